@@ -1,0 +1,197 @@
+"""Column specifications and vectorised parsing of an import file's text cells.
+
+Every cell is read as text; each column's parser turns a whole column into typed values at once and
+reports every bad cell as a located error: row (as a spreadsheet shows it, the header being row 1),
+column, the value received, and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credit_platform.money import currency_codes
+
+MAX_ERRORS_KEPT = 1000
+
+
+@dataclass
+class ImportError_:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        shown = f": '{self.value}'" if self.value != "" else ""
+        return f"{where}{shown}: {self.reason}"
+
+
+@dataclass
+class ErrorList:
+    items: list[ImportError_] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, row: int, column: str, value: Any, reason: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_ERRORS_KEPT:
+            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+            self.items.append(ImportError_(int(row), column, text[:200], reason))
+
+    def add_mask(self, frame: pd.DataFrame, mask: pd.Series, column: str, reason: str | Callable[[Any], str],
+                 value_column: str | None = None) -> None:
+        """Add one error per row where ``mask`` is True; ``frame`` must carry ``_row``."""
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        hits = frame.loc[mask]
+        source = value_column or column
+        values = hits[source] if source in hits.columns else pd.Series("", index=hits.index)
+        for row, value in zip(hits["_row"].to_numpy(), values.to_numpy(), strict=True):
+            self.add(row, column, value, reason(value) if callable(reason) else reason)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def sorted(self) -> list[ImportError_]:
+        return sorted(self.items, key=lambda e: (e.row, e.column))
+
+
+MONEY_RE = r"-?\d{1,16}(?:\.\d{1,2})?"
+DECIMAL_RE = r"-?\d{1,10}(?:\.\d{1,10})?"
+INT_RE = r"-?\d{1,9}"
+DATE_RE = r"\d{4}-\d{2}-\d{2}"
+EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+TRUE_WORDS = {"true", "yes", "y", "1"}
+FALSE_WORDS = {"false", "no", "n", "0"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import file.
+
+    kind: text, date, money, decimal, int, currency, choice, bool, email.
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    max_length: int | None = None
+    choices: Collection[str] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    default: Any = None
+    help: str = ""
+
+    def parse(self, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        """Typed values for this column; bad cells are reported and become NA."""
+        raw = frame[self.name] if self.name in frame.columns else pd.Series("", index=frame.index, dtype=object)
+        empty = raw == ""
+        if self.required:
+            errors.add_mask(frame.assign(**{self.name: raw}), empty, self.name, "is required")
+        present = ~empty
+        parser = getattr(self, f"_parse_{self.kind}")
+        values = parser(raw, present, frame, errors)
+        if self.default is not None:
+            values = values.where(present, self.default)
+        return values
+
+    def _bad(self, frame: pd.DataFrame, raw: pd.Series, mask: pd.Series, errors: ErrorList, reason: str) -> None:
+        errors.add_mask(frame.assign(**{self.name: raw}), mask, self.name, reason)
+
+    def _parse_text(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        if self.max_length is not None:
+            too_long = present & (raw.str.len() > self.max_length)
+            self._bad(frame, raw, too_long, errors, f"is longer than {self.max_length} characters")
+        return raw.where(present, None)
+
+    def _parse_email(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        bad = present & ~raw.str.fullmatch(EMAIL_RE)
+        self._bad(frame, raw, bad, errors, "is not an e-mail address")
+        return raw.where(present, "")
+
+    def _numeric(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList,
+                 pattern: str, what: str) -> pd.Series:
+        ok = raw.str.fullmatch(pattern)
+        bad = present & ~ok
+        self._bad(frame, raw, bad, errors, what)
+        valid = present & ok
+        numbers = pd.to_numeric(raw.where(valid), errors="coerce")
+        if self.min_value is not None:
+            low = valid & (numbers < self.min_value)
+            self._bad(frame, raw, low, errors, f"must be at least {self.min_value:g}")
+            valid &= ~low
+        if self.max_value is not None:
+            high = valid & (numbers > self.max_value)
+            self._bad(frame, raw, high, errors, f"must be at most {self.max_value:g}")
+            valid &= ~high
+        return raw.where(valid, None)
+
+    def _parse_money(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        # Kept as exact decimal text: the database parses it into NUMERIC, no float in between.
+        return self._numeric(
+            raw, present, frame, errors, MONEY_RE,
+            "is not an amount (digits with '.' for decimals, at most 2 decimals, no thousands separator)",
+        )
+
+    def _parse_decimal(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        return self._numeric(raw, present, frame, errors, DECIMAL_RE, "is not a number (use '.' for decimals)")
+
+    def _parse_int(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        text = self._numeric(raw, present, frame, errors, INT_RE, "is not a whole number")
+        return pd.to_numeric(text, errors="coerce").astype("Int64")
+
+    def _parse_date(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        shaped = raw.str.fullmatch(DATE_RE)
+        dates = pd.to_datetime(raw.where(present & shaped), format="%Y-%m-%d", errors="coerce")
+        bad = present & dates.isna()
+        self._bad(frame, raw, bad, errors, "is not a date (YYYY-MM-DD)")
+        out_of_range = present & dates.notna() & ((dates.dt.year < 1900) | (dates.dt.year > 2100))
+        self._bad(frame, raw, out_of_range, errors, "is outside 1900-2100")
+        return dates.where(~out_of_range)
+
+    def _parse_currency(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        upper = raw.str.upper()
+        bad = present & ~upper.isin(currency_codes())
+        self._bad(frame, raw, bad, errors, "is not an ISO 4217 currency code (e.g. EUR)")
+        return upper.where(present & ~bad, None)
+
+    def _parse_choice(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        allowed = sorted(self.choices or ())
+        lower = raw.str.lower().str.replace(" ", "_", regex=False)
+        bad = present & ~lower.isin(allowed)
+        self._bad(frame, raw, bad, errors, f"is not one of: {', '.join(allowed)}")
+        return lower.where(present & ~bad, None)
+
+    def _parse_bool(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+        lower = raw.str.lower()
+        bad = present & ~lower.isin(TRUE_WORDS | FALSE_WORDS)
+        self._bad(frame, raw, bad, errors, "is not yes/no (true/false, 1/0)")
+        return lower.isin(TRUE_WORDS).where(present & ~bad, None)
+
+
+def check_duplicates(frame: pd.DataFrame, key: list[str], errors: ErrorList, column: str) -> None:
+    """Two rows of one file with the same natural key: both reported, naming the other row."""
+    keyed = frame.dropna(subset=key)
+    dup = keyed.duplicated(subset=key, keep=False)
+    if not dup.any():
+        return
+    firsts = keyed.loc[dup].groupby(key, sort=False)["_row"].transform("min")
+    for (row, value, first) in zip(
+        keyed.loc[dup, "_row"].to_numpy(), keyed.loc[dup, column].to_numpy(), firsts.to_numpy(), strict=True
+    ):
+        if row != first:
+            errors.add(row, column, value, f"appears twice in this file (first on row {first})")
+
+
+def norm_header(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import csv
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from credit_platform.models import ImportLog
+from credit_platform.permissions import require_capability
+from credit_platform.roles import Cap
+
+from .engine import importers
+from .tasks import import_run
+
+ENCODINGS = [("utf-8", "UTF-8"), ("gb18030", "GB18030 / GBK (中文 Excel)"), ("cp1252", "Windows-1252 (Western)")]
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField()
+    file = forms.FileField(help_text="CSV (comma, semicolon or tab separated) or XLSX, first row = headers")
+    encoding = forms.ChoiceField(choices=ENCODINGS, initial="utf-8", help_text="for CSV files")
+    dry_run = forms.BooleanField(required=False, help_text="validate only, write nothing")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, cls.label) for k, cls in importers().items()]
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1e6:.0f} MB; the limit is {settings.IMPORT_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+            )
+        if Path(upload.name).suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+            raise forms.ValidationError("Upload a .csv or .xlsx file.")
+        return upload
+
+
+def _org(request: HttpRequest) -> Any:
+    if getattr(request, "organization", None) is None:
+        raise Http404("You are not a member of any organization.")
+    return request.organization  # type: ignore[attr-defined]
+
+
+@require_http_methods(["GET", "POST"])
+def import_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+    org = _org(request)
+    require_capability(request, Cap.VIEW)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        require_capability(request, Cap.IMPORT)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            folder = Path(settings.MEDIA_ROOT) / "imports" / str(org.pk)
+            folder.mkdir(parents=True, exist_ok=True)
+            stored = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
+            with open(stored, "wb") as fh:
+                for chunk in upload.chunks():
+                    fh.write(chunk)
+            log = ImportLog.objects.create(
+                organization=org, kind=form.cleaned_data["kind"], file_name=upload.name[:255],
+                stored_path=str(stored), user=request.user, dry_run=form.cleaned_data["dry_run"],
+            )
+            encoding = form.cleaned_data["encoding"]
+            transaction.on_commit(lambda: import_run.delay(log.pk, encoding))
+            messages.info(request, f"{upload.name} is being imported.")
+            return redirect("import-detail", pk=log.pk)
+    logs = ImportLog.objects.for_organization(org).select_related("user")[:50]
+    return render(request, "imports/list.html", {"form": form, "logs": logs, "kinds": importers()})
+
+
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+    org = _org(request)
+    require_capability(request, Cap.VIEW)
+    log = get_object_or_404(ImportLog.objects.for_organization(org), pk=pk)
+    return render(request, "imports/detail.html", {"log": log, "importer": importers().get(log.kind)})
+
+
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    """A CSV with the kind's headers, so that a file starts right."""
+    cls = importers().get(kind)
+    if cls is None:
+        raise Http404("Unknown import kind.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}_template.csv"'
+    csv.writer(response).writerow(cls.column_names())
+    return response

@@ -1,0 +1,93 @@
+"""Money: Decimal amounts with an ISO 4217 currency, and conversion to an organization's base currency.
+
+Amounts are stored as ``DecimalField(max_digits=18, decimal_places=2)`` next to a three-letter
+currency; floats never carry money. Totals across currencies are summed per currency in SQL first and
+converted once per currency here, so converting a million invoices costs one rate lookup per currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import pycountry
+from django.core.exceptions import ValidationError
+
+from .errors import AppError, ErrorCode
+
+if TYPE_CHECKING:
+    from .models import Organization
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+MONEY_MAX_DIGITS = 18
+MONEY_DECIMAL_PLACES = 2
+
+
+@lru_cache(maxsize=1)
+def currency_codes() -> frozenset[str]:
+    return frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+CURRENCY_CHOICES = sorted((c.alpha_3, f"{c.alpha_3} - {c.name}") for c in pycountry.currencies)
+
+
+def validate_currency(value: str) -> None:
+    if value not in currency_codes():
+        raise ValidationError(f"'{value}' is not an ISO 4217 currency code (e.g. 'EUR').")
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Round half up to the cent, the way invoices are rounded."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class FxTable:
+    """The rates of one organization as of one date: latest rate on or before that date per currency.
+
+    Loaded with one query; ``convert`` then costs nothing. A missing rate raises ``fx_rate_missing``
+    naming the currency and date, rather than silently dropping an amount from a total.
+    """
+
+    def __init__(self, base_currency: str, as_of: dt.date, rates: Mapping[str, Decimal]):
+        self.base_currency = base_currency
+        self.as_of = as_of
+        self.rates = dict(rates)
+        self.rates[base_currency] = Decimal(1)
+
+    @classmethod
+    def load(cls, organization: Organization, as_of: dt.date, currencies: Iterable[str] | None = None) -> FxTable:
+        from .models import FXRate
+
+        qs = FXRate.objects.for_organization(organization).filter(rate_date__lte=as_of)
+        if currencies is not None:
+            qs = qs.filter(currency__in=set(currencies))
+        rates: dict[str, Decimal] = {}
+        # Newest first, so the first row seen per currency is the one in force on as_of.
+        for currency, rate in qs.order_by("currency", "-rate_date").values_list("currency", "rate"):
+            rates.setdefault(currency, rate)
+        return cls(organization.base_currency, as_of, rates)
+
+    def rate(self, currency: str) -> Decimal:
+        try:
+            return self.rates[currency]
+        except KeyError:
+            raise AppError(
+                ErrorCode.FX_RATE_MISSING,
+                f"No {currency}->{self.base_currency} rate on or before {self.as_of.isoformat()}; "
+                f"add one under FX rates.",
+                details={"currency": currency, "base_currency": self.base_currency, "as_of": self.as_of.isoformat()},
+            ) from None
+
+    def convert(self, amount: Decimal, currency: str) -> Decimal:
+        return money(amount * self.rate(currency))
+
+    def total(self, amounts_by_currency: Mapping[str, Decimal | None]) -> Decimal:
+        """Sum per-currency totals in base currency, each converted once and rounded to the cent."""
+        return sum(
+            (self.convert(amount, cur) for cur, amount in amounts_by_currency.items() if amount),
+            ZERO,
+        )

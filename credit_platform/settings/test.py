@@ -1,0 +1,16 @@
+"""Test mode: SQLite by default, PostgreSQL when DATABASE_URL is set (CI sets it and REQUIRE_SERVICES)."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, env
+
+SECRET_KEY = "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests run Celery eagerly with errors propagated; tests about Celery start a real worker.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_RESULT_BACKEND = None
+if "LOCATION" not in CACHES["default"]:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

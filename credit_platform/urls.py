@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "Credit platform administration"
+admin.site.site_title = "Credit platform"
+admin.site.index_title = "Credit administration"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("organization/switch/", views.switch_organization, name="switch-organization"),
+    path("imports/", include("credit_platform.imports.urls")),
+    path("customers/", include("customers.urls")),
+    path("receivables/", include("receivables.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("credit_platform.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+]

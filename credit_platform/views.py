@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from customers.models import Customer
+from receivables.selectors import customer_balances, open_orders_by_customer, portfolio_aging
+
+from .models import ImportLog
+from .permissions import require_capability
+from .roles import Cap
+from .tenancy import SESSION_KEY, resolve_membership
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    org = getattr(request, "organization", None)
+    if org is None:
+        return render(request, "platform/no_organization.html", status=403)
+    require_capability(request, Cap.VIEW)
+    as_of = timezone.localdate()
+    customers = Customer.objects.for_organization(org)
+    by_status = dict(customers.order_by().values_list("status").annotate(n=Count("id")))
+    aging = portfolio_aging(org, as_of)
+    balances = customer_balances(org, as_of)
+    orders = open_orders_by_customer(org, as_of)
+    exposure = {cid: b.open for cid, b in balances.items()}
+    for cid, amount in orders.items():
+        exposure[cid] = exposure.get(cid, 0) + amount
+    top_ids = sorted(exposure, key=lambda c: exposure[c], reverse=True)[:10]
+    top = {c.pk: c for c in customers.filter(pk__in=top_ids).select_related("country", "sector")}
+    total_exposure = sum(exposure.values(), 0)
+    context = {
+        "as_of": as_of,
+        "customer_count": sum(by_status.values()),
+        "by_status": [(label, by_status.get(value, 0), value) for value, label in Customer.Status.choices],
+        "aging": aging,
+        "open_orders": sum(orders.values(), 0),
+        "total_exposure": total_exposure,
+        "overdue_share": (aging.overdue / aging.total * 100) if aging.total else 0,
+        "top_exposures": [
+            (top[c], exposure[c], balances.get(c), (exposure[c] / total_exposure * 100) if total_exposure else 0)
+            for c in top_ids if c in top
+        ],
+        "recent_imports": ImportLog.objects.for_organization(org)[:5],
+    }
+    return render(request, "platform/home.html", context)
+
+
+@login_required
+@require_POST
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    membership = resolve_membership(request.user, request.POST.get("organization"))
+    if membership is None or str(membership.organization_id) != request.POST.get("organization"):
+        raise Http404("You are not a member of that organization.")
+    request.session[SESSION_KEY] = membership.organization_id
+    return redirect("home")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from credit_platform.admin_base import TenantAdmin
+from credit_platform.roles import Cap
+
+from . import statements
+from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
+from .services import customer_save
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """Countries and sectors are shared reference data: everyone reads, platform operators edit."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    has_add_permission = has_change_permission  # type: ignore[assignment]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Country)
+class CountryAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "risk_level"]
+    list_filter = ["risk_level"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Sector)
+class SectorAdmin(ReferenceAdmin):
+    list_display = ["code", "name", "risk_level"]
+    list_filter = ["risk_level"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(TenantAdmin):
+    change_capability = Cap.CUSTOMERS_EDIT
+    list_display = ["name", "external_id", "country"]
+    search_fields = ["name", "external_id"]
+
+
+class StatementInline(admin.TabularInline):
+    model = FinancialStatement
+    extra = 0
+    fields = ["period_end", "currency", "revenue", "ebit", "net_income", "total_assets", "equity"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantAdmin):
+    change_capability = Cap.CUSTOMERS_EDIT
+    list_display = ["legal_name", "external_id", "country", "sector", "size", "status", "currency",
+                    "credit_limit", "payment_terms_days"]
+    list_filter = ["status", "size", "sector", "country", "currency"]
+    search_fields = ["legal_name", "external_id", "registration_number", "email"]
+    list_select_related = ["country", "sector"]
+    autocomplete_fields = ["group", "country", "sector"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [StatementInline]
+    fieldsets = [
+        (None, {"fields": ["external_id", "legal_name", "registration_number", "status"]}),
+        ("Profile", {"fields": ["country", "sector", "size", "group", "customer_since"]}),
+        ("Credit", {"fields": ["currency", "payment_terms_days", "credit_limit"]}),
+        ("Contact", {"fields": ["email", "phone", "address"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        if not change:
+            obj.organization = request.organization  # type: ignore[attr-defined]
+        customer_save(customer=obj, actor=request.user, reason="admin")
+
+
+@admin.register(FinancialStatement)
+class FinancialStatementAdmin(TenantAdmin):
+    change_capability = Cap.CUSTOMERS_EDIT
+    list_display = ["customer", "period_end", "currency", "revenue", "net_income", "total_assets", "equity",
+                    "altman"]
+    list_filter = ["period_end", "audited", "currency"]
+    search_fields = ["customer__legal_name", "customer__external_id"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["ratio_table"]
+    date_hierarchy = "period_end"
+
+    @admin.display(description="Altman Z''")
+    def altman(self, obj: FinancialStatement) -> str:
+        z = obj.ratios["altman_z2"]
+        return "-" if z is None else f"{z:.2f} ({statements.altman_zone(z)})"
+
+    @admin.display(description="Ratios")
+    def ratio_table(self, obj: FinancialStatement) -> str:
+        if obj.pk is None:
+            return "-"
+        rows = [(statements.RATIO_LABELS[k], "-" if v is None else f"{v:,.2f}") for k, v in obj.ratios.items()]
+        return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
+
+
+@admin.register(ExternalSignal)
+class ExternalSignalAdmin(TenantAdmin):
+    change_capability = Cap.CUSTOMERS_EDIT
+    list_display = ["customer", "kind", "observed_on", "severity", "value", "source", "title"]
+    list_filter = ["kind", "severity", "source"]
+    search_fields = ["customer__legal_name", "customer__external_id", "title", "reference"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+    date_hierarchy = "observed_on"

@@ -1,0 +1,263 @@
+"""Imports of customers, financial statements and external signals."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db import connection
+from django.utils import timezone
+
+from credit_platform.audit import AuditEvent, audit_append_many
+from credit_platform.bulk import copy_frame, create_stage, distinct_clause, qn, upsert_from_stage
+from credit_platform.imports.engine import Importer, WriteResult, register
+from credit_platform.imports.lookups import id_map, resolve
+from credit_platform.imports.spec import Column, ErrorList, check_duplicates
+
+from . import statements
+from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
+
+
+def _table(model: type) -> str:
+    return model._meta.db_table  # type: ignore[attr-defined]
+
+
+@register
+class CustomerImporter(Importer):
+    kind = "customers"
+    label = "Customers"
+    description = "One row per customer, keyed by external_id. Groups named in group_external_id are created."
+    key = ["external_id"]
+    columns = [
+        Column("external_id", required=True, max_length=64),
+        Column("legal_name", required=True, max_length=200),
+        Column("registration_number", max_length=64, default=""),
+        Column("country", required=True, max_length=2, help="ISO 3166 alpha-2, e.g. DE"),
+        Column("sector", required=True, max_length=8, help="NACE section code, e.g. C"),
+        Column("size", "choice", choices=Customer.Size.values, default=Customer.Size.SMALL),
+        Column("group_external_id", max_length=64),
+        Column("group_name", max_length=200),
+        Column("currency", "currency", required=True),
+        Column("payment_terms_days", "int", min_value=0, max_value=365, default=30),
+        Column("status", "choice", choices=Customer.Status.values, default=Customer.Status.ACTIVE),
+        Column("credit_limit", "money", min_value=0),
+        Column("customer_since", "date"),
+        Column("email", "email"),
+        Column("phone", max_length=40, default=""),
+        Column("address", max_length=1000, default=""),
+    ]
+
+    def build(self, frame: pd.DataFrame, errors: ErrorList) -> pd.DataFrame:
+        check_duplicates(frame, ["external_id"], errors, "external_id")
+        countries = set(Country.objects.values_list("code", flat=True))
+        sectors = set(Sector.objects.values_list("code", flat=True))
+        frame["country"] = frame["country"].str.upper()
+        errors.add_mask(frame, frame["country"].notna() & ~frame["country"].isin(countries), "country",
+                        "is not an ISO 3166 alpha-2 country code (e.g. DE)")
+        errors.add_mask(frame, frame["sector"].notna() & ~frame["sector"].isin(sectors), "sector",
+                        f"is not a sector code; known: {', '.join(sorted(sectors))}")
+        named_without_id = frame["group_name"].notna() & frame["group_external_id"].isna()
+        errors.add_mask(frame, named_without_id, "group_external_id", "is required when group_name is given",
+                        value_column="group_external_id")
+        return frame
+
+    def write(self, records: pd.DataFrame) -> WriteResult:
+        org = self.organization
+        # Groups first: create the ones the file names and the organization does not have.
+        groups = id_map(CustomerGroup, org, "external_id")
+        wanted = records.dropna(subset=["group_external_id"]).drop_duplicates("group_external_id")
+        new_groups = wanted.loc[~wanted["group_external_id"].isin(groups.index)]
+        if len(new_groups):
+            copy_frame(_table(CustomerGroup), pd.DataFrame({
+                "organization_id": org.pk,
+                "external_id": new_groups["group_external_id"].to_numpy(),
+                "name": new_groups["group_name"].fillna(new_groups["group_external_id"]).to_numpy(),
+            }))
+            groups = id_map(CustomerGroup, org, "external_id")
+        now = timezone.now()
+        out = pd.DataFrame({
+            "organization_id": org.pk,
+            "external_id": records["external_id"],
+            "legal_name": records["legal_name"],
+            "registration_number": records["registration_number"],
+            "country_id": records["country"],
+            "sector_id": records["sector"],
+            "size": records["size"],
+            "group_id": records["group_external_id"].map(groups["id"]).astype("Int64"),
+            "currency": records["currency"],
+            "payment_terms_days": records["payment_terms_days"].astype("Int64"),
+            "status": records["status"],
+            "credit_limit": records["credit_limit"],
+            "customer_since": records["customer_since"],
+            "email": records["email"],
+            "phone": records["phone"],
+            "address": records["address"],
+            "created_at": now,
+            "updated_at": now,
+        })
+        table = _table(Customer)
+        stage = "stage_customers"
+        create_stage(stage, {
+            "organization_id": "bigint", "external_id": "varchar(64)", "legal_name": "varchar(200)",
+            "registration_number": "varchar(64)", "country_id": "varchar(2)", "sector_id": "varchar(8)",
+            "size": "varchar(8)", "group_id": "bigint", "currency": "varchar(3)", "payment_terms_days": "smallint",
+            "status": "varchar(12)", "credit_limit": "numeric(18,2)", "customer_since": "date",
+            "email": "varchar(254)", "phone": "varchar(40)", "address": "text",
+            "created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
+        })
+        copy_frame(stage, out, not_null_text=["registration_number", "email", "phone", "address"])
+        events = self._decision_changes(table, stage)
+        update = ["legal_name", "registration_number", "country_id", "sector_id", "size", "group_id", "currency",
+                  "payment_terms_days", "status", "credit_limit", "customer_since", "email", "phone", "address"]
+        created, updated, unchanged = upsert_from_stage(
+            table=table, stage=stage, columns=list(out.columns), keys=["organization_id", "external_id"],
+            update=update, touch=["updated_at"],
+        )
+        if events:
+            audit_append_many(organization=org, actor=self.user, events=events)
+        return WriteResult(created, updated, unchanged)
+
+    def _decision_changes(self, table: str, stage: str) -> list[AuditEvent]:
+        """Status and credit-limit changes are credit decisions: each goes to the audit ledger."""
+        sql = (
+            f"SELECT t.id, t.external_id, t.status, s.status, t.credit_limit, s.credit_limit "  # noqa: S608
+            f"FROM {qn(stage)} s JOIN {qn(table)} t "
+            f"ON t.organization_id = s.organization_id AND t.external_id = s.external_id "
+            f"WHERE {distinct_clause('t', ['status', 'credit_limit'], other='s')}"
+        )
+        events = []
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            for pk, ext, old_status, new_status, old_limit, new_limit in cursor.fetchall():
+                obj = ("customers.customer", pk)
+                if old_status != new_status:
+                    events.append(AuditEvent("customer.status_changed", obj, {"status": old_status},
+                                             {"status": new_status}, reason=f"import ({ext})"))
+                if old_limit != new_limit:
+                    events.append(AuditEvent("customer.limit_changed", obj, {"credit_limit": old_limit},
+                                             {"credit_limit": new_limit}, reason=f"import ({ext})"))
+        return events
+
+
+_AMOUNT_COLUMNS = [
+    Column(
+        name, "money", required=name not in statements.OPTIONAL_FIELDS,
+        min_value=0 if name in {"cash", "receivables", "inventory", "current_assets", "total_assets",
+                                "current_liabilities", "total_liabilities", "revenue", "interest_expense"} else None,
+    )
+    for name in statements.AMOUNT_FIELDS
+]
+
+
+@register
+class StatementImporter(Importer):
+    kind = "statements"
+    label = "Financial statements"
+    description = (
+        "One row per customer and period end. Assets must equal liabilities + equity within 0.5%; "
+        "impossible values (negative assets, current assets above total assets...) are refused."
+    )
+    key = ["customer_external_id", "period_end"]
+    columns = [
+        Column("customer_external_id", required=True, max_length=64),
+        Column("period_end", "date", required=True),
+        Column("period_months", "int", min_value=1, max_value=24, default=12),
+        Column("currency", "currency", required=True),
+        Column("audited", "bool", default=False),
+        Column("source", max_length=60, default=""),
+        *_AMOUNT_COLUMNS,
+    ]
+
+    def build(self, frame: pd.DataFrame, errors: ErrorList) -> pd.DataFrame:
+        check_duplicates(frame, ["customer_external_id", "period_end"], errors, "period_end")
+        customers = id_map(Customer, self.organization, "external_id")
+        frame["customer_id"] = resolve(frame, "customer_external_id", customers, errors, "customer")
+        complete = frame[[c.name for c in _AMOUNT_COLUMNS if c.required]].notna().all(axis=1)
+        subset = frame.loc[complete]
+        amounts = subset[statements.AMOUNT_FIELDS].apply(pd.to_numeric, errors="coerce")
+        for pos, column, reason in statements.statement_errors_frame(amounts):
+            row = subset.iloc[pos]
+            errors.add(row["_row"], column, row[column], reason)
+        return frame
+
+    def write(self, records: pd.DataFrame) -> WriteResult:
+        out = pd.DataFrame({
+            "organization_id": self.organization.pk,
+            "customer_id": records["customer_id"].astype("Int64"),
+            "period_end": records["period_end"],
+            "period_months": records["period_months"].astype("Int64"),
+            "currency": records["currency"],
+            "audited": records["audited"].astype(bool),
+            "source": records["source"],
+            **{f: records[f] for f in statements.AMOUNT_FIELDS},
+            "created_at": timezone.now(),
+        })
+        stage = "stage_statements"
+        create_stage(stage, {
+            "organization_id": "bigint", "customer_id": "bigint", "period_end": "date", "period_months": "smallint",
+            "currency": "varchar(3)", "audited": "boolean", "source": "varchar(60)",
+            **{f: "numeric(18,2)" for f in statements.AMOUNT_FIELDS},
+            "created_at": "timestamp with time zone",
+        })
+        copy_frame(stage, out, not_null_text=["source"])
+        update = ["period_months", "currency", "audited", "source", *statements.AMOUNT_FIELDS]
+        created, updated, unchanged = upsert_from_stage(
+            table=_table(FinancialStatement), stage=stage, columns=list(out.columns),
+            keys=["customer_id", "period_end"], update=update,
+        )
+        return WriteResult(created, updated, unchanged)
+
+
+@register
+class SignalImporter(Importer):
+    kind = "signals"
+    label = "External signals"
+    description = (
+        "Bureau scores (value 0-100), litigation, insolvency filings, negative news, reported payment "
+        "defaults. Keyed by customer, kind, source and reference (default: kind and date)."
+    )
+    key = ["customer_external_id", "kind", "source", "reference"]
+    columns = [
+        Column("customer_external_id", required=True, max_length=64),
+        Column("kind", "choice", required=True, choices=ExternalSignal.Kind.values),
+        Column("observed_on", "date", required=True),
+        Column("source", required=True, max_length=80),
+        Column("reference", max_length=120),
+        Column("value", "money"),
+        Column("severity", "choice", choices=ExternalSignal.Severity.values, default=ExternalSignal.Severity.INFO),
+        Column("title", max_length=300, default=""),
+    ]
+
+    def build(self, frame: pd.DataFrame, errors: ErrorList) -> pd.DataFrame:
+        default_ref = frame["kind"].fillna("") + ":" + frame["observed_on"].dt.strftime("%Y-%m-%d").fillna("")
+        frame["reference"] = frame["reference"].fillna(default_ref)
+        check_duplicates(frame, ["customer_external_id", "kind", "source", "reference"], errors, "reference")
+        customers = id_map(Customer, self.organization, "external_id")
+        frame["customer_id"] = resolve(frame, "customer_external_id", customers, errors, "customer")
+        value = pd.to_numeric(frame["value"], errors="coerce")
+        is_score = frame["kind"] == ExternalSignal.Kind.BUREAU_SCORE
+        errors.add_mask(frame, is_score & (value.isna() | (value < 0) | (value > 100)), "value",
+                        "a bureau score needs a value between 0 and 100")
+        return frame
+
+    def write(self, records: pd.DataFrame) -> WriteResult:
+        out = pd.DataFrame({
+            "organization_id": self.organization.pk,
+            "customer_id": records["customer_id"].astype("Int64"),
+            "kind": records["kind"], "observed_on": records["observed_on"], "source": records["source"],
+            "reference": records["reference"], "value": records["value"], "severity": records["severity"],
+            "title": records["title"], "created_at": timezone.now(),
+        })
+        stage = "stage_signals"
+        create_stage(stage, {
+            "organization_id": "bigint", "customer_id": "bigint", "kind": "varchar(24)", "observed_on": "date",
+            "source": "varchar(80)", "reference": "varchar(120)", "value": "numeric(18,2)",
+            "severity": "varchar(8)", "title": "varchar(300)", "created_at": "timestamp with time zone",
+        })
+        copy_frame(stage, out, not_null_text=["title"])
+        created, updated, unchanged = upsert_from_stage(
+            table=_table(ExternalSignal), stage=stage, columns=list(out.columns),
+            keys=["organization_id", "customer_id", "kind", "source", "reference"],
+            update=["observed_on", "value", "severity", "title"],
+        )
+        return WriteResult(created, updated, unchanged)
+
+
