@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 
-import numpy as np
 import pandas as pd
 from django.db import connection
 
@@ -34,34 +33,29 @@ def _csv_chunks(frame: pd.DataFrame) -> Iterable[str]:
         yield buf.getvalue()
 
 
-def _sql_value(value: object) -> object:
-    if value is None:
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates as ISO text and nullable integers kept integral, so both COPY and SQLite read them right."""
+    """Dates and times as text in the form each database stores, nullable integers kept integral."""
     out = frame.copy()
     for col in out.columns:
         series = out[col]
-        if pd.api.types.is_datetime64_any_dtype(series):
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            utc = series.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            out[col] = (utc + "+00:00" if is_postgres() else utc).where(series.notna(), None)
+        elif pd.api.types.is_datetime64_any_dtype(series):
             out[col] = series.dt.strftime("%Y-%m-%d").where(series.notna(), None)
         elif pd.api.types.is_bool_dtype(series):
             out[col] = series.map({True: "true", False: "false"}) if is_postgres() else series.astype(int)
     return out
+
+
+def _python_rows(frame: pd.DataFrame) -> list[tuple]:
+    """Rows of plain Python values (None for missing) that sqlite3 can bind, built column-wise."""
+    columns = []
+    for col in frame.columns:
+        series = frame[col]
+        values = series.astype(object).where(series.notna(), None).tolist()
+        columns.append(values)
+    return list(zip(*columns, strict=True))
 
 
 def copy_frame(table: str, frame: pd.DataFrame, *, not_null_text: Sequence[str] = ()) -> int:
@@ -85,10 +79,9 @@ def copy_frame(table: str, frame: pd.DataFrame, *, not_null_text: Sequence[str] 
             marks = ", ".join(["?"] * len(frame.columns))
             sql = f"INSERT INTO {qn(table)} ({columns}) VALUES ({marks})"  # noqa: S608 - identifiers quoted
             raw = cursor.cursor
-            values = frame.astype(object).where(frame.notna(), None)
             for c in not_null_text:
-                values[c] = values[c].where(values[c].notna(), "")
-            rows = [tuple(_sql_value(v) for v in row) for row in values.itertuples(index=False, name=None)]
+                frame[c] = frame[c].fillna("")
+            rows = _python_rows(frame)
             for start in range(0, len(rows), SQLITE_BATCH_ROWS):
                 raw.executemany(sql, rows[start : start + SQLITE_BATCH_ROWS])
     return len(frame)

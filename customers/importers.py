@@ -11,6 +11,7 @@ from credit_platform.bulk import copy_frame, create_stage, distinct_clause, qn, 
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
+from credit_platform.money import money
 
 from . import statements
 from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
@@ -126,8 +127,11 @@ class CustomerImporter(Importer):
         events = []
         with connection.cursor() as cursor:
             cursor.execute(sql)
-            for pk, ext, old_status, new_status, old_limit, new_limit in cursor.fetchall():
+            for pk, ext, old_status, new_status, old_raw, new_raw in cursor.fetchall():
                 obj = ("customers.customer", pk)
+                # SQLite hands NUMERIC back as int/float: normalise to the cent before comparing.
+                old_limit = None if old_raw is None else money(str(old_raw))
+                new_limit = None if new_raw is None else money(str(new_raw))
                 if old_status != new_status:
                     events.append(AuditEvent("customer.status_changed", obj, {"status": old_status},
                                              {"status": new_status}, reason=f"import ({ext})"))

@@ -48,21 +48,33 @@ def lock_allocations(organization_id: int) -> None:
 
 
 def _open_invoices(organization_id: int, customer_ids: set[int]) -> pd.DataFrame:
-    create_stage("stage_alloc_customers", {"customer_id": "bigint"})
+    """The open invoices of these customers with their open amounts: two scans merged in pandas
+    (a grouped LEFT JOIN took 16 s on SQLite for 200k invoices; this takes well under one)."""
+    create_stage("stage_alloc_customers", {"customer_id": "bigint PRIMARY KEY"})
     copy_frame("stage_alloc_customers", pd.DataFrame({"customer_id": sorted(customer_ids)}))
     inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    sql = f"""
-        SELECT i.id, i.customer_id, i.currency, i.issue_date, i.due_date,
-               i.amount - coalesce((SELECT sum(a.amount) FROM {alloc} a WHERE a.invoice_id = i.id), 0) AS open
-        FROM {inv} i JOIN stage_alloc_customers c ON c.customer_id = i.customer_id
-        WHERE i.organization_id = %s
-    """  # noqa: S608 - table names from model meta
     with connection.cursor() as cursor:
-        cursor.execute(sql, [organization_id])
-        rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT i.id, i.customer_id, i.currency, i.issue_date, i.due_date, i.amount FROM {inv} i "  # noqa: S608
+            f"JOIN stage_alloc_customers c ON c.customer_id = i.customer_id WHERE i.organization_id = %s",
+            [organization_id],
+        )
+        invoices = pd.DataFrame(cursor.fetchall(),
+                                columns=["id", "customer_id", "currency", "issue_date", "due_date", "amount"])
+        cursor.execute(
+            f"SELECT a.invoice_id, sum(a.amount) FROM {alloc} a JOIN {inv} i ON i.id = a.invoice_id "  # noqa: S608
+            f"JOIN stage_alloc_customers c ON c.customer_id = i.customer_id "
+            f"WHERE a.organization_id = %s GROUP BY a.invoice_id",
+            [organization_id],
+        )
+        paid = dict(cursor.fetchall())
     drop_stage("stage_alloc_customers")
-    frame = pd.DataFrame(rows, columns=["id", "customer_id", "currency", "issue_date", "due_date", "open"])
-    return frame
+    # SQLite returns NUMERIC sums as floats; rounding to the cent restores the exact amount.
+    invoices["open"] = [
+        money(str(amount)) - money(str(paid.get(inv_id, 0)))
+        for inv_id, amount in zip(invoices["id"].tolist(), invoices["amount"].tolist(), strict=True)
+    ]
+    return invoices.loc[invoices["open"] > 0]
 
 
 def allocate(organization_id: int, sources: list[Source]) -> AllocationResult:
@@ -76,8 +88,6 @@ def allocate(organization_id: int, sources: list[Source]) -> AllocationResult:
     issue: dict[int, dt.date] = {}
     queues: dict[tuple[int, str], list[int]] = defaultdict(list)
     if len(invoices):
-        # SQLite sums NUMERIC as a float; rounding to the cent restores the exact amount.
-        invoices["open"] = invoices["open"].map(lambda v: money(str(v)))
         invoices = invoices.sort_values(["due_date", "issue_date", "id"])
         for inv_id, cust, cur, issued, open_ in invoices[
             ["id", "customer_id", "currency", "issue_date", "open"]

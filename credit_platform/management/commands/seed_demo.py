@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.authtoken.models import Token
+
+from credit_platform.demo.generator import DemoConfig, generate
+from credit_platform.demo.loader import load_portfolio
+from credit_platform.models import Organization
+from credit_platform.roles import Role
+from credit_platform.services import membership_grant, organization_create, user_ensure
+from customers.models import Customer
+
+DEMO_PASSWORD = "demo-credit-2026"  # noqa: S105 - printed on purpose: demo logins on a local machine
+DEMO_USERS = [
+    ("admin", Role.ADMIN, None),
+    ("manager", Role.CREDIT_MANAGER, Decimal("1000000")),
+    ("officer", Role.CREDIT_OFFICER, None),
+    ("approver", Role.FINANCE_APPROVER, Decimal("250000")),
+    ("collector", Role.COLLECTOR, None),
+    ("auditor", Role.AUDITOR, None),
+    ("integrator", Role.INTEGRATOR, None),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo organizations, one user per role, and a realistic seeded portfolio. "
+        "Does nothing if the demo organization already holds customers."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--invoices", type=int, default=200_000)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
+        parser.add_argument("--organization", default="demo", help="slug of the demo organization")
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["customers"] < 10 or options["invoices"] < options["customers"]:
+            raise CommandError("--customers must be at least 10 and --invoices at least --customers.")
+        say = (lambda m: None) if options["quiet"] else self.stdout.write
+        as_of = options["as_of"] or dt.date.today()
+        slug = options["organization"]
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            org = organization_create(name="Acme Trading GmbH", slug=slug, base_currency="EUR",
+                                      time_zone="Europe/Berlin")
+        if Customer.objects.for_organization(org).exists():
+            say(f"Demo organization '{slug}' already has data; nothing to do.")
+        else:
+            t = time.perf_counter()
+            portfolio = generate(DemoConfig(customers=options["customers"], invoices=options["invoices"],
+                                            seed=options["seed"], as_of=as_of))
+            say(f"Generated {options['customers']:,} customers and {len(portfolio.invoices):,} invoices "
+                f"(seed {options['seed']}, as of {as_of}) in {time.perf_counter() - t:.1f}s; loading:")
+            load_portfolio(org, portfolio, progress=say)
+            say(f"Demo portfolio ready in {time.perf_counter() - t:.1f}s.")
+        # A second, small tenant shows that organizations never see each other's data.
+        other = Organization.objects.filter(slug="northwind").first()
+        if other is None:
+            other = organization_create(name="Northwind Supplies Ltd", slug="northwind", base_currency="GBP",
+                                        time_zone="Europe/London")
+            load_portfolio(other, generate(DemoConfig(customers=40, invoices=1500, seed=7, as_of=as_of,
+                                                      base_currency="GBP", prefix="NW-")))
+        for username, role, approval in DEMO_USERS:
+            user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
+            if not user.memberships.filter(organization=org).exists():
+                membership_grant(organization=org, user=user, role=role, approval_limit=approval)
+        admin = user_ensure(username="admin", password=DEMO_PASSWORD)
+        if not admin.memberships.filter(organization=other).exists():
+            membership_grant(organization=other, user=admin, role=Role.ADMIN)
+        nw = user_ensure(username="northwind", password=DEMO_PASSWORD)
+        if not nw.memberships.filter(organization=other).exists():
+            membership_grant(organization=other, user=nw, role=Role.CREDIT_OFFICER)
+        token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))
+        if not options["quiet"]:
+            self._print_logins(token.key)
+
+    def _print_logins(self, token: str) -> None:
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        for username, role, _ in DEMO_USERS:
+            w(f"  {username:<11} {Role(role).label}")
+        w("  northwind   Credit officer of the second tenant (Northwind Supplies) only")
+        w(f"  API token of 'integrator': {token}  (curl -H 'Authorization: Token {token}' "
+          f"http://127.0.0.1:8000/api/v1/customers/)")

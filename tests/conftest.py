@@ -1,0 +1,100 @@
+"""Shared fixtures. In CI (REQUIRE_SERVICES=1) the suite refuses to run without PostgreSQL and Redis,
+so that tests marked ``postgres`` or ``redis`` never silently skip there."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from credit_platform.roles import Role
+from credit_platform.services import membership_grant
+
+from .factories import OrganizationFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def redis_url() -> str:
+    """One Redis database per xdist worker (sentry's testutils idea): gw0 -> db 10, gw1 -> db 11..."""
+    base = os.environ.get("REDIS_URL", "")
+    if not base:
+        return ""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = 10 + int(worker[2:] or 0) if worker.startswith("gw") else 10
+    return base.rsplit("/", 1)[0] + f"/{index}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not REQUIRE_SERVICES:
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        pytest.exit(f"REQUIRE_SERVICES=1 but the database is {engine}; set DATABASE_URL=postgres://...", 2)
+    import redis
+
+    url = redis_url()
+    if not url:
+        pytest.exit("REQUIRE_SERVICES=1 but REDIS_URL is not set", 2)
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.exit(f"REQUIRE_SERVICES=1 but Redis at {url} is unreachable: {exc}", 2)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_pg = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    for item in items:
+        if "postgres" in item.keywords and not on_pg and not REQUIRE_SERVICES:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "redis" in item.keywords and not redis_url() and not REQUIRE_SERVICES:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
+
+
+@pytest.fixture
+def org(db: Any) -> Any:
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db: Any) -> Any:
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def member(db: Any) -> Callable[..., Any]:
+    """member(org, role) -> a user with that role in that organization."""
+
+    def make(organization: Any, role: str = Role.CREDIT_OFFICER, **user_kwargs: Any) -> Any:
+        user = UserFactory(**user_kwargs)
+        membership_grant(organization=organization, user=user, role=role)
+        user.refresh_from_db()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def officer_client(client: Any, org: Any, member: Callable[..., Any]) -> Any:
+    client.force_login(member(org, Role.CREDIT_OFFICER))
+    return client
+
+
+@pytest.fixture
+def admin_client_for(client: Any, member: Callable[..., Any]) -> Callable[[Any], Any]:
+    def make(organization: Any, role: str = Role.ADMIN) -> Any:
+        client.force_login(member(organization, role))
+        return client
+
+    return make
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
