@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.db import connection
 from django.utils import timezone
 
 from credit_platform.audit import AuditEvent, audit_append_many
-from credit_platform.bulk import copy_frame, create_stage, distinct_clause, qn, upsert_from_stage
+from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
+from credit_platform.imports.writer import Upserted, same, upsert_records
 from credit_platform.money import money
 
 from . import statements
@@ -67,7 +67,7 @@ class CustomerImporter(Importer):
         wanted = records.dropna(subset=["group_external_id"]).drop_duplicates("group_external_id")
         new_groups = wanted.loc[~wanted["group_external_id"].isin(groups.index)]
         if len(new_groups):
-            copy_frame(_table(CustomerGroup), pd.DataFrame({
+            insert_frame(_table(CustomerGroup), pd.DataFrame({
                 "organization_id": org.pk,
                 "external_id": new_groups["group_external_id"].to_numpy(),
                 "name": new_groups["group_name"].fillna(new_groups["group_external_id"]).to_numpy(),
@@ -94,50 +94,36 @@ class CustomerImporter(Importer):
             "created_at": now,
             "updated_at": now,
         })
-        table = _table(Customer)
-        stage = "stage_customers"
-        create_stage(stage, {
-            "organization_id": "bigint", "external_id": "varchar(64)", "legal_name": "varchar(200)",
-            "registration_number": "varchar(64)", "country_id": "varchar(2)", "sector_id": "varchar(8)",
-            "size": "varchar(8)", "group_id": "bigint", "currency": "varchar(3)", "payment_terms_days": "smallint",
-            "status": "varchar(12)", "credit_limit": "numeric(18,2)", "customer_since": "date",
-            "email": "varchar(254)", "phone": "varchar(40)", "address": "text",
-            "created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out, not_null_text=["registration_number", "email", "phone", "address"])
-        events = self._decision_changes(table, stage)
-        update = ["legal_name", "registration_number", "country_id", "sector_id", "size", "group_id", "currency",
-                  "payment_terms_days", "status", "credit_limit", "customer_since", "email", "phone", "address"]
-        created, updated, unchanged = upsert_from_stage(
-            table=table, stage=stage, columns=list(out.columns), keys=["organization_id", "external_id"],
-            update=update, touch=["updated_at"],
+        update = {
+            "legal_name": "text", "registration_number": "text", "country_id": "text", "sector_id": "text",
+            "size": "text", "group_id": "int", "currency": "text", "payment_terms_days": "int", "status": "text",
+            "credit_limit": "money", "customer_since": "date", "email": "text", "phone": "text", "address": "text",
+        }
+        done = upsert_records(
+            table=_table(Customer), out=out, rows=records["_row"], keys=["external_id"],
+            scope={"organization_id": org.pk}, update=update, touch=["updated_at"],
         )
+        events = self._decision_changes(out, done)
         if events:
             audit_append_many(organization=org, actor=self.user, events=events)
-        return WriteResult(created, updated, unchanged)
+        return done.result
 
-    def _decision_changes(self, table: str, stage: str) -> list[AuditEvent]:
+    @staticmethod
+    def _decision_changes(out: pd.DataFrame, done: Upserted) -> list[AuditEvent]:
         """Status and credit-limit changes are credit decisions: each goes to the audit ledger."""
-        sql = (
-            f"SELECT t.id, t.external_id, t.status, s.status, t.credit_limit, s.credit_limit "  # noqa: S608
-            f"FROM {qn(stage)} s JOIN {qn(table)} t "
-            f"ON t.organization_id = s.organization_id AND t.external_id = s.external_id "
-            f"WHERE {distinct_clause('t', ['status', 'credit_limit'], other='s')}"
-        )
         events = []
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            for pk, ext, old_status, new_status, old_raw, new_raw in cursor.fetchall():
-                obj = ("customers.customer", pk)
-                # SQLite hands NUMERIC back as int/float: normalise to the cent before comparing.
-                old_limit = None if old_raw is None else money(str(old_raw))
-                new_limit = None if new_raw is None else money(str(new_raw))
-                if old_status != new_status:
-                    events.append(AuditEvent("customer.status_changed", obj, {"status": old_status},
-                                             {"status": new_status}, reason=f"import ({ext})"))
-                if old_limit != new_limit:
-                    events.append(AuditEvent("customer.limit_changed", obj, {"credit_limit": old_limit},
-                                             {"credit_limit": new_limit}, reason=f"import ({ext})"))
+        for idx in out.index[done.changed]:
+            old, new = done.matched.old.loc[idx], out.loc[idx]
+            obj = ("customers.customer", int(done.matched.ids.loc[idx]))
+            reason = f"import ({new['external_id']})"
+            if old["status"] != new["status"]:
+                events.append(AuditEvent("customer.status_changed", obj, {"status": old["status"]},
+                                         {"status": new["status"]}, reason))
+            if not same("money", old["credit_limit"], new["credit_limit"]):
+                before = None if pd.isna(old["credit_limit"]) else money(str(old["credit_limit"]))
+                after = None if pd.isna(new["credit_limit"]) else money(str(new["credit_limit"]))
+                events.append(AuditEvent("customer.limit_changed", obj, {"credit_limit": before},
+                                         {"credit_limit": after}, reason))
         return events
 
 
@@ -194,20 +180,12 @@ class StatementImporter(Importer):
             **{f: records[f] for f in statements.AMOUNT_FIELDS},
             "created_at": timezone.now(),
         })
-        stage = "stage_statements"
-        create_stage(stage, {
-            "organization_id": "bigint", "customer_id": "bigint", "period_end": "date", "period_months": "smallint",
-            "currency": "varchar(3)", "audited": "boolean", "source": "varchar(60)",
-            **{f: "numeric(18,2)" for f in statements.AMOUNT_FIELDS},
-            "created_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out, not_null_text=["source"])
-        update = ["period_months", "currency", "audited", "source", *statements.AMOUNT_FIELDS]
-        created, updated, unchanged = upsert_from_stage(
-            table=_table(FinancialStatement), stage=stage, columns=list(out.columns),
-            keys=["customer_id", "period_end"], update=update,
-        )
-        return WriteResult(created, updated, unchanged)
+        update = {"period_months": "int", "currency": "text", "audited": "bool", "source": "text",
+                  **dict.fromkeys(statements.AMOUNT_FIELDS, "money")}
+        return upsert_records(
+            table=_table(FinancialStatement), out=out, rows=records["_row"], keys=["customer_id", "period_end"],
+            scope={"organization_id": self.organization.pk}, update=update,
+        ).result
 
 
 @register
@@ -250,18 +228,8 @@ class SignalImporter(Importer):
             "reference": records["reference"], "value": records["value"], "severity": records["severity"],
             "title": records["title"], "created_at": timezone.now(),
         })
-        stage = "stage_signals"
-        create_stage(stage, {
-            "organization_id": "bigint", "customer_id": "bigint", "kind": "varchar(24)", "observed_on": "date",
-            "source": "varchar(80)", "reference": "varchar(120)", "value": "numeric(18,2)",
-            "severity": "varchar(8)", "title": "varchar(300)", "created_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out, not_null_text=["title"])
-        created, updated, unchanged = upsert_from_stage(
-            table=_table(ExternalSignal), stage=stage, columns=list(out.columns),
-            keys=["organization_id", "customer_id", "kind", "source", "reference"],
-            update=["observed_on", "value", "severity", "title"],
-        )
-        return WriteResult(created, updated, unchanged)
-
-
+        return upsert_records(
+            table=_table(ExternalSignal), out=out, rows=records["_row"],
+            keys=["customer_id", "kind", "source", "reference"], scope={"organization_id": self.organization.pk},
+            update={"observed_on": "date", "value": "money", "severity": "text", "title": "text"},
+        ).result

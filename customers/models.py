@@ -106,6 +106,8 @@ class Customer(TenantOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "external_id"], name="customer_unique_extid"),
+            # Target of the documents' composite foreign keys (organization_id, customer_id).
+            models.UniqueConstraint(fields=["organization", "id"], name="customer_unique_org_id"),
             models.CheckConstraint(condition=models.Q(payment_terms_days__lte=365), name="customer_terms_range"),
         ]
         indexes = [

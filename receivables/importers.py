@@ -12,31 +12,42 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
-from django.db import connection
+from collections.abc import Callable
+
+from django.db.models import Sum
 from django.utils import timezone
 
-from credit_platform.bulk import create_stage, copy_frame, qn, upsert_from_stage
+from credit_platform.bulk import match_existing
 from credit_platform.imports.engine import Importer, Rejected, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
+from credit_platform.imports.writer import upsert_records
 from customers.models import Customer
 
 from .allocation import Source, allocate
 from .models import Allocation, CreditNote, Invoice, Order, Payment
 
 
+IDENTITY = {"customer_id": "int", "currency": "text"}
+
+
 def _table(model: type) -> str:
     return model._meta.db_table  # type: ignore[attr-defined]
 
 
-def _conflicts(sql: str, params: list, reason_fn: object, column: str) -> ErrorList:
-    """Run a conflict query returning (row_no, value, detail...) and turn rows into located errors."""
-    errors = ErrorList()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            errors.add(row[0], column, row[1], reason_fn(*row[1:]))  # type: ignore[operator]
-    return errors
+def _day(value: object) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _identity_conflict(organization: object, what: str) -> Callable[[pd.Series, pd.Series], str]:
+    """Words the error for a document re-sent under the same number with another customer or currency."""
+    names = dict(Customer.objects.for_organization(organization).values_list("id", "external_id"))  # type: ignore[arg-type]
+
+    def message(old: pd.Series, new: pd.Series) -> str:
+        return (f"{what} {new['number']} already exists for customer {names.get(int(old['customer_id']))} in "
+                f"{old['currency']}; a different customer or currency is a different {what}: give it a new number")
+
+    return message
 
 
 def _customer_map(organization: object) -> pd.DataFrame:
@@ -66,36 +77,16 @@ class OrderImporter(Importer):
 
     def write(self, records: pd.DataFrame) -> WriteResult:
         out = pd.DataFrame({
-            "row_no": records["_row"], "organization_id": self.organization.pk,
-            "customer_id": records["customer_id"].astype("Int64"), "number": records["number"],
-            "order_date": records["order_date"], "amount": records["amount"], "currency": records["currency"],
-            "status": records["status"], "created_at": timezone.now(),
+            "organization_id": self.organization.pk, "customer_id": records["customer_id"].astype("Int64"),
+            "number": records["number"], "order_date": records["order_date"], "amount": records["amount"],
+            "currency": records["currency"], "status": records["status"], "created_at": timezone.now(),
         })
-        stage = "stage_orders"
-        create_stage(stage, {
-            "row_no": "integer", "organization_id": "bigint", "customer_id": "bigint", "number": "varchar(64)",
-            "order_date": "date", "amount": "numeric(18,2)", "currency": "varchar(3)", "status": "varchar(10)",
-            "created_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out)
-        table = _table(Order)
-        errors = _conflicts(
-            f"SELECT s.row_no, s.number, c.external_id, t.currency, s.currency FROM {stage} s "  # noqa: S608
-            f"JOIN {table} t ON t.organization_id = s.organization_id AND t.number = s.number "
-            f"JOIN {_table(Customer)} c ON c.id = t.customer_id "
-            f"WHERE t.customer_id <> s.customer_id OR t.currency <> s.currency",
-            [], lambda num, cust, old_cur, new_cur: (
-                f"order {num} already exists for customer {cust} in {old_cur}; a different customer or "
-                f"currency is a different order: give it a new number"
-            ), "number",
-        )
-        if errors:
-            raise Rejected(errors)
-        created, updated, unchanged = upsert_from_stage(
-            table=table, stage=stage, columns=[c for c in out.columns if c != "row_no"],
-            keys=["organization_id", "number"], update=["order_date", "amount", "status"],
-        )
-        return WriteResult(created, updated, unchanged)
+        return upsert_records(
+            table=_table(Order), out=out, rows=records["_row"], keys=["number"],
+            scope={"organization_id": self.organization.pk},
+            update={"order_date": "date", "amount": "money", "status": "text"},
+            immutable=IDENTITY, conflict=_identity_conflict(self.organization, "order"), conflict_column="number",
+        ).result
 
 
 @register
@@ -141,52 +132,48 @@ class InvoiceImporter(Importer):
     def write(self, records: pd.DataFrame) -> WriteResult:
         org_id = self.organization.pk
         out = pd.DataFrame({
-            "row_no": records["_row"], "organization_id": org_id,
-            "customer_id": records["customer_id"].astype("Int64"), "number": records["number"],
+            "organization_id": org_id, "customer_id": records["customer_id"].astype("Int64"),
+            "number": records["number"],
             "order_id": pd.to_numeric(records["order_id"], errors="coerce").astype("Int64"),
             "issue_date": records["issue_date"], "due_date": records["due_date"], "amount": records["amount"],
             "currency": records["currency"], "created_at": timezone.now(),
         })
-        stage = "stage_invoices"
-        create_stage(stage, {
-            "row_no": "integer", "organization_id": "bigint", "customer_id": "bigint", "number": "varchar(64)",
-            "order_id": "bigint", "issue_date": "date", "due_date": "date", "amount": "numeric(18,2)",
-            "currency": "varchar(3)", "created_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out)
-        table, alloc = _table(Invoice), _table(Allocation)
-        errors = _conflicts(
-            f"SELECT s.row_no, s.number, c.external_id, t.currency FROM {stage} s "  # noqa: S608
-            f"JOIN {table} t ON t.organization_id = s.organization_id AND t.number = s.number "
-            f"JOIN {_table(Customer)} c ON c.id = t.customer_id "
-            f"WHERE t.customer_id <> s.customer_id OR t.currency <> s.currency",
-            [], lambda num, cust, cur: (
-                f"invoice {num} already exists for customer {cust} in {cur}; a different customer or currency "
-                f"is a different invoice: give it a new number"
-            ), "number",
+        errors = self._amounts_below_paid(out, records["_row"])
+        done = upsert_records(
+            table=_table(Invoice), out=out, rows=records["_row"], keys=["number"], scope={"organization_id": org_id},
+            update={"order_id": "int", "issue_date": "date", "due_date": "date", "amount": "money"},
+            immutable=IDENTITY, conflict=_identity_conflict(self.organization, "invoice"), conflict_column="number",
+            errors=errors,
         )
-        errors.items += _conflicts(
-            f"SELECT s.row_no, s.amount, sum(a.amount) FROM {stage} s "  # noqa: S608
-            f"JOIN {table} t ON t.organization_id = s.organization_id AND t.number = s.number "
-            f"JOIN {alloc} a ON a.invoice_id = t.id "
-            f"GROUP BY s.row_no, s.amount HAVING sum(a.amount) > s.amount",
-            [], lambda new, paid: f"is below the {Decimal(str(paid)):.2f} already paid or credited on this invoice",
-            "amount",
-        ).items
-        errors.total = len(errors.items)
-        if errors:
-            raise Rejected(errors)
-        created, updated, unchanged = upsert_from_stage(
-            table=table, stage=stage, columns=[c for c in out.columns if c != "row_no"],
-            keys=["organization_id", "number"], update=["order_id", "issue_date", "due_date", "amount"],
+        linked = out["order_id"].dropna()
+        if len(linked):
+            Order.objects.for_organization(org_id).filter(
+                status=Order.Status.OPEN, pk__in=list(map(int, linked.unique()))
+            ).update(status=Order.Status.INVOICED)
+        return done.result
+
+    def _amounts_below_paid(self, out: pd.DataFrame, rows: pd.Series) -> ErrorList:
+        """A corrected amount may not fall below what payments and credit notes already settled."""
+        paid = Allocation.objects.for_organization(self.organization).filter(
+            invoice__number__in=list(out["number"])
+        ).values("invoice__number").annotate(total=Sum("amount")).values_list("invoice__number", "total") \
+            if len(out) <= 5000 else self._paid_by_number()
+        paid = dict(paid)
+        errors = ErrorList()
+        if not paid:
+            return errors
+        for idx, number, amount in zip(out.index, out["number"], out["amount"], strict=True):
+            settled = paid.get(number)
+            if settled is not None and amount is not None and Decimal(amount) < settled:
+                errors.add(rows.loc[idx], "amount", amount,
+                           f"is below the {settled:.2f} already paid or credited on this invoice")
+        return errors
+
+    def _paid_by_number(self) -> list[tuple[str, Decimal]]:
+        return list(
+            Allocation.objects.for_organization(self.organization).values("invoice__number")
+            .annotate(total=Sum("amount")).values_list("invoice__number", "total")
         )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {qn(_table(Order))} SET status = %s WHERE organization_id = %s AND status = %s "  # noqa: S608
-                f"AND id IN (SELECT order_id FROM {stage} WHERE order_id IS NOT NULL)",
-                [Order.Status.INVOICED, org_id, Order.Status.OPEN],
-            )
-        return WriteResult(created, updated, unchanged)
 
 
 class _CashImporter(Importer):
@@ -220,61 +207,41 @@ class _CashImporter(Importer):
         org_id = self.organization.pk
         num, date = self.number_field, self.date_field
         out = pd.DataFrame({
-            "row_no": records["_row"], "organization_id": org_id,
-            "customer_id": records["customer_id"].astype("Int64"), num: records[num], date: records[date],
-            "amount": records["amount"], "currency": records["currency"],
+            "organization_id": org_id, "customer_id": records["customer_id"].astype("Int64"), num: records[num],
+            date: records[date], "amount": records["amount"], "currency": records["currency"],
             **{c: records[c] for c in self.extra_columns}, "created_at": timezone.now(),
         })
-        stage = f"stage_{self.kind}"
-        create_stage(stage, {
-            "row_no": "integer", "organization_id": "bigint", "customer_id": "bigint", num: "varchar(64)",
-            date: "date", "amount": "numeric(18,2)", "currency": "varchar(3)",
-            **{c: "varchar(200)" for c in self.extra_columns}, "created_at": "timestamp with time zone",
-        })
-        copy_frame(stage, out, not_null_text=self.extra_columns)
         table = _table(self.model)
-        errors = _conflicts(
-            f"SELECT s.row_no, s.{num}, t.{date}, t.amount, t.currency FROM {stage} s "  # noqa: S608
-            f"JOIN {table} t ON t.organization_id = s.organization_id AND t.{num} = s.{num} "
-            f"WHERE t.customer_id <> s.customer_id OR t.{date} <> s.{date} OR t.amount <> s.amount "
-            f"OR t.currency <> s.currency",
-            [], lambda ref, d, amt, cur: (
-                f"{ref} was already imported ({d}, {Decimal(str(amt)):.2f} {cur}) with other values; "
-                f"record a correction as a new document instead of changing this one"
-            ), num,
+
+        def conflict(old: pd.Series, new: pd.Series) -> str:
+            return (f"{new[num]} was already imported ({_day(old[date])}, {Decimal(str(old['amount'])):.2f} "
+                    f"{old['currency']}) with other values; record a correction as a new document instead")
+
+        done = upsert_records(
+            table=table, out=out, rows=records["_row"], keys=[num], scope={"organization_id": org_id},
+            update=dict.fromkeys(self.extra_columns, "text"),
+            immutable={"customer_id": "int", date: "date", "amount": "money", "currency": "text"},
+            conflict=conflict, conflict_column=num,
         )
-        if errors:
-            raise Rejected(errors)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.row_no FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {table} t "  # noqa: S608
-                f"WHERE t.organization_id = s.organization_id AND t.{num} = s.{num})"
-            )
-            new_rows = {r[0] for r in cursor.fetchall()}
-        created, updated, unchanged = upsert_from_stage(
-            table=table, stage=stage, columns=[c for c in out.columns if c != "row_no"],
-            keys=["organization_id", num], update=self.extra_columns,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.row_no, t.id FROM {stage} s JOIN {table} t "  # noqa: S608
-                f"ON t.organization_id = s.organization_id AND t.{num} = s.{num}"
-            )
-            ids = dict(cursor.fetchall())
-        fresh = records.loc[records["_row"].isin(new_rows)]
+        fresh = records.loc[done.matched.new]
+        if fresh.empty:
+            return done.result
+        ids = match_existing(table=table, frame=out.loc[fresh.index], keys=[num], columns=[],
+                             scope={"organization_id": org_id}).ids
         sources = [
-            Source(self.source_kind, ids[row], int(cust), cur, ts.date(), Decimal(amount),
+            Source(self.source_kind, int(pk), int(cust), cur, ts.date(), Decimal(amount),
                    None if pd.isna(inv) else int(inv))
-            for row, cust, cur, ts, amount, inv in fresh[
-                ["_row", "customer_id", "currency", date, "amount", "invoice_id"]
-            ].itertuples(index=False, name=None)
+            for pk, cust, cur, ts, amount, inv in zip(
+                ids, fresh["customer_id"], fresh["currency"], fresh[date], fresh["amount"], fresh["invoice_id"],
+                strict=True,
+            )
         ]
         result = allocate(org_id, sources)
-        note = (
+        done.result.note = (
             f"{result.allocations} allocation(s), {result.allocated:.2f} applied to invoices, "
             f"{result.unapplied:.2f} left on account."
         )
-        return WriteResult(created, updated, unchanged, note=note)
+        return done.result
 
 
 @register

@@ -25,13 +25,29 @@ from customers.models import Customer, money_field
 MONEY = DecimalField(max_digits=18, decimal_places=2)
 
 
+def tenant_fk() -> models.ForeignKey:
+    """The organization of a high-volume document table. No single-column FK check or index: on
+    PostgreSQL the composite key (organization_id, customer_id) -> customer (organization_id, id)
+    (migration 0002) checks both at once and forbids a document of one tenant naming another
+    tenant's customer; the (organization, number) unique index serves organization lookups."""
+    return models.ForeignKey(
+        "credit_platform.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        db_constraint=False, db_index=False,
+    )
+
+
+def customer_fk(related_name: str) -> models.ForeignKey:
+    return models.ForeignKey(Customer, on_delete=models.PROTECT, related_name=related_name, db_constraint=False)
+
+
 class Order(TenantOwned):
     class Status(models.TextChoices):
         OPEN = "open", _("Open (not yet invoiced)")
         INVOICED = "invoiced", _("Invoiced")
         CANCELLED = "cancelled", _("Cancelled")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    organization = tenant_fk()
+    customer = customer_fk("orders")
     number = models.CharField(max_length=64)
     order_date = models.DateField()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
@@ -75,7 +91,8 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
 
 
 class Invoice(TenantOwned):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    organization = tenant_fk()
+    customer = customer_fk("invoices")
     number = models.CharField(max_length=64)
     order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices")
     issue_date = models.DateField()
@@ -140,7 +157,8 @@ class Payment(TenantOwned):
         CHEQUE = "cheque", _("Cheque")
         OTHER = "other", _("Other")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    organization = tenant_fk()
+    customer = customer_fk("payments")
     reference = models.CharField(max_length=64)
     received_on = models.DateField()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
@@ -180,7 +198,8 @@ class Payment(TenantOwned):
 
 
 class CreditNote(TenantOwned):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    organization = tenant_fk()
+    customer = customer_fk("credit_notes")
     number = models.CharField(max_length=64)
     issue_date = models.DateField()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
@@ -202,6 +221,10 @@ class CreditNote(TenantOwned):
 class Allocation(TenantOwned):
     """Part of a payment or credit note applied to one invoice, in the invoice's currency."""
 
+    organization = models.ForeignKey(
+        "credit_platform.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        db_constraint=False,
+    )
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="allocations")
     credit_note = models.ForeignKey(

@@ -81,6 +81,10 @@ class Aging:
         return sum(self.buckets.values(), ZERO)
 
     @property
+    def invoice_count(self) -> int:
+        return sum(self.counts.values())
+
+    @property
     def overdue(self) -> Decimal:
         return self.total - self.buckets.get("current", ZERO)
 

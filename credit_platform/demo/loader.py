@@ -11,7 +11,7 @@ import pandas as pd
 from django.db import transaction
 
 from credit_platform.audit import audit_append
-from credit_platform.bulk import copy_frame
+from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import import_frame
 from credit_platform.models import FXRate, Organization
 
@@ -37,7 +37,7 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
     fx = portfolio.fx_rates.assign(rate_date=portfolio.fx_rates["rate_date"].dt.strftime("%Y-%m-%d"))
-    copy_frame(FXRate._meta.db_table, fx.assign(organization_id=organization.pk, source="demo"))
+    insert_frame(FXRate._meta.db_table, fx.assign(organization_id=organization.pk, source="demo"))
     counts["fx_rates"] = len(fx)
     # Groups and their members: the customers import creates groups named in the file.
     customers = portfolio.customers

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from credit_platform.bulk import copy_frame, create_stage, upsert_from_stage
 from credit_platform.models import FXRate
 
 from .engine import Importer, WriteResult, register
 from .spec import Column, ErrorList, check_duplicates
+from .writer import upsert_records
 
 
 @register
@@ -28,7 +28,7 @@ class FXRateImporter(Importer):
         check_duplicates(frame, ["currency", "rate_date"], errors, "rate_date")
         base = self.organization.base_currency
         errors.add_mask(frame, frame["currency"] == base, "currency",
-                        f"is your base currency; its rate is always 1")
+                        "is your base currency; its rate is always 1")
         return frame
 
     def write(self, records: pd.DataFrame) -> WriteResult:
@@ -36,11 +36,7 @@ class FXRateImporter(Importer):
             "organization_id": self.organization.pk, "currency": records["currency"],
             "rate_date": records["rate_date"], "rate": records["rate"], "source": records["source"],
         })
-        create_stage("stage_fx", {"organization_id": "bigint", "currency": "varchar(3)", "rate_date": "date",
-                                  "rate": "numeric(20,10)", "source": "varchar(60)"})
-        copy_frame("stage_fx", out, not_null_text=["source"])
-        created, updated, unchanged = upsert_from_stage(
-            table=FXRate._meta.db_table, stage="stage_fx", columns=list(out.columns),
-            keys=["organization_id", "currency", "rate_date"], update=["rate", "source"],
-        )
-        return WriteResult(created, updated, unchanged)
+        return upsert_records(
+            table=FXRate._meta.db_table, out=out, rows=records["_row"], keys=["currency", "rate_date"],
+            scope={"organization_id": self.organization.pk}, update={"rate": "decimal", "source": "text"},
+        ).result

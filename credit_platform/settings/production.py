@@ -7,7 +7,10 @@ Pattern: cookiecutter-django config/settings/production.py.
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import MIDDLEWARE, env
+
+# Static files served by the web process itself (compressed, cache-busted names): no CDN needed.
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")

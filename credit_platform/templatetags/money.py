@@ -28,3 +28,11 @@ def ratio(value: Any) -> str:
     if value is None:
         return "–"
     return f"{float(value):,.2f}"
+
+
+@register.filter
+def percent(value: Any, decimals: int = 1) -> str:
+    """A share stored as a fraction: 0.0351 -> '3.5%'."""
+    if value is None:
+        return "–"
+    return f"{float(value) * 100:.{int(decimals)}f}%"
