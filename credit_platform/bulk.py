@@ -71,11 +71,10 @@ def _python_rows(frame: pd.DataFrame) -> list[tuple]:
 
 def _csv_chunks(frame: pd.DataFrame) -> Iterable[bytes]:
     options = pa_csv.WriteOptions(include_header=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)  # once: slicing an Arrow table is free
     for start in range(0, len(frame), COPY_CHUNK_ROWS):
-        part = frame.iloc[start : start + COPY_CHUNK_ROWS]
-        table = pa.Table.from_pandas(part, preserve_index=False)
         buf = io.BytesIO()
-        pa_csv.write_csv(table, buf, options)
+        pa_csv.write_csv(table.slice(start, COPY_CHUNK_ROWS), buf, options)
         yield buf.getvalue()
 
 

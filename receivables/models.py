@@ -94,7 +94,10 @@ class Invoice(TenantOwned):
     organization = tenant_fk()
     customer = customer_fk("invoices")
     number = models.CharField(max_length=64)
-    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices")
+    # Indexed only where set (see Meta): many sources send invoices without their order.
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices", db_index=False
+    )
     issue_date = models.DateField()
     due_date = models.DateField()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
@@ -109,7 +112,10 @@ class Invoice(TenantOwned):
             models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
             models.CheckConstraint(condition=Q(due_date__gte=F("issue_date")), name="invoice_due_after_issue"),
         ]
-        indexes = [models.Index(fields=["organization", "due_date"], name="invoice_org_due_idx")]
+        indexes = [
+            models.Index(fields=["organization", "due_date"], name="invoice_org_due_idx"),
+            models.Index(fields=["order"], condition=Q(order__isnull=False), name="invoice_order_idx"),
+        ]
         ordering = ["-issue_date", "-pk"]
 
     def __str__(self) -> str:

@@ -9,7 +9,6 @@ See https://django-environ.readthedocs.io/en/latest/types.html for the URL forms
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("CREDIT_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -146,13 +145,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_TIMEZONE = "UTC"
-# The nightly and daily jobs; each task fans out per organization in that organization's time zone.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "fx-and-housekeeping": {
-        "task": "credit_platform.housekeeping",
-        "schedule": crontab(minute=15, hour=0),
-    },
-}
+# The nightly and daily jobs, one dict per app (``<app>/schedule.py``); each task fans out per
+# organization, in that organization's time zone where the hour matters.
+from alerts.schedule import BEAT as _ALERTS_BEAT  # noqa: E402
+from receivables.schedule import BEAT as _RECEIVABLES_BEAT  # noqa: E402
+from scoring.schedule import BEAT as _SCORING_BEAT  # noqa: E402
+
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {**_RECEIVABLES_BEAT, **_SCORING_BEAT, **_ALERTS_BEAT}
 
 LOGGING = {
     "version": 1,
