@@ -34,7 +34,8 @@ def make_files(rows: int, customers: int) -> tuple[Path, Path]:
     rng = np.random.default_rng(1)
     OUT.mkdir(parents=True, exist_ok=True)
     cust = pd.DataFrame({
-        "external_id": [f"C{i:06d}" for i in range(customers)], "legal_name": [f"Customer {i}" for i in range(customers)],
+        "external_id": [f"C{i:06d}" for i in range(customers)],
+        "legal_name": [f"Customer {i}" for i in range(customers)],
         "country": "DE", "sector": "G", "currency": "EUR", "payment_terms_days": 30,
     })
     cust_path = OUT / "bench_customers.csv"

@@ -24,7 +24,7 @@ class TenantAdmin(admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        qs = super().get_queryset(request)
+        qs: Any = super().get_queryset(request)
         org = getattr(request, "organization", None)
         return qs.for_organization(org) if org is not None else qs.none()
 

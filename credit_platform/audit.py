@@ -95,7 +95,9 @@ def _object_ref(obj: Any) -> tuple[str, str, str]:
 
 
 @transaction.atomic
-def audit_append_many(*, organization: Organization | int, actor: Any, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+def audit_append_many(
+    *, organization: Organization | int, actor: Any, events: Sequence[AuditEvent]
+) -> list[AuditEntry]:
     """Append events in order under one lock; returns the saved entries."""
     if not events:
         return []

@@ -97,6 +97,9 @@ class AuditHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"ledger head of {self.organization_id}: #{self.seq}"
+
 
 class AuditEntry(TenantOwned):
     """One credit decision: who, what, when, before and after; hash-chained per organization.
@@ -123,7 +126,7 @@ class AuditEntry(TenantOwned):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
-    objects = AuditQuerySet.as_manager()
+    objects = AuditQuerySet.as_manager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "seq"], name="audit_unique_seq")]

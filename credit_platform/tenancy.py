@@ -12,7 +12,7 @@ session (pages) or in the ``X-Organization`` header (API), else the user's first
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from django.db import models
 from django.http import HttpRequest
@@ -27,7 +27,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 class TenantQuerySet(models.QuerySet[M], Generic[M]):
-    def for_organization(self, organization: Organization | int) -> TenantQuerySet[M]:
+    def for_organization(self, organization: Organization | int) -> Self:
         org_id = organization if isinstance(organization, int) else organization.pk
         return self.filter(organization_id=org_id)
 
@@ -87,7 +87,7 @@ def tenant_context(request: HttpRequest) -> dict[str, Any]:
     from credit_platform.models import Membership
 
     others = (
-        Membership.objects.filter(user=request.user, is_active=True, organization__is_active=True)
+        Membership.objects.filter(user_id=membership.user_id, is_active=True, organization__is_active=True)
         .select_related("organization")
         .order_by("organization__name")
     )

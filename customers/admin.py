@@ -26,7 +26,8 @@ class ReferenceAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
 
-    has_add_permission = has_change_permission  # type: ignore[assignment]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -56,7 +57,7 @@ class CustomerGroupAdmin(TenantAdmin):
 class StatementInline(admin.TabularInline):
     model = FinancialStatement
     extra = 0
-    fields = ["period_end", "currency", "revenue", "ebit", "net_income", "total_assets", "equity"]
+    fields = ("period_end", "currency", "revenue", "ebit", "net_income", "total_assets", "equity")
     readonly_fields = fields
     show_change_link = True
     can_delete = False

@@ -84,7 +84,9 @@ class Customer(TenantOwned):
         MEDIUM = "medium", _("Medium (50-249)")
         LARGE = "large", _("Large (250+)")
 
-    external_id = models.CharField(max_length=64, help_text=_("The customer's id in your ERP; unique per organization."))
+    external_id = models.CharField(
+        max_length=64, help_text=_("The customer's id in your ERP; unique per organization.")
+    )
     legal_name = models.CharField(max_length=200)
     registration_number = models.CharField(max_length=64, blank=True, default="")
     country = models.ForeignKey(Country, on_delete=models.PROTECT)
@@ -123,7 +125,9 @@ class Customer(TenantOwned):
 class FinancialStatement(TenantOwned):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="statements")
     period_end = models.DateField()
-    period_months = models.PositiveSmallIntegerField(default=12, validators=[MinValueValidator(1), MaxValueValidator(24)])
+    period_months = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     audited = models.BooleanField(default=False)
     source = models.CharField(max_length=60, blank=True, default="")

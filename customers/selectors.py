@@ -57,7 +57,7 @@ def customer_360(organization: Organization, customer: Customer, as_of: dt.date)
         Invoice.objects.for_organization(organization).filter(customer=customer).open(as_of).order_by("due_date")[:50]
     )
     for inv in open_invoices:
-        inv.dpd = inv.days_past_due(as_of, inv.open_amount)  # type: ignore[attr-defined]
+        inv.dpd = inv.days_past_due(as_of, inv.open_amount)  # type: ignore[attr-defined]  # annotated above
     balance = customer_balances(organization, as_of, [customer.pk]).get(customer.pk)
     open_orders = open_orders_by_customer(organization, as_of, [customer.pk]).get(customer.pk, 0)
     return {

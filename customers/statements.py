@@ -42,8 +42,7 @@ def statement_errors_frame(df: pd.DataFrame) -> list[tuple[int, str, str]]:
     out: list[tuple[int, str, str]] = []
 
     def add(mask: pd.Series, column: str, reason_fn: Any) -> None:
-        for pos in np.flatnonzero(mask.fillna(False).to_numpy()):
-            out.append((int(pos), column, reason_fn(f.iloc[pos])))
+        out.extend((int(pos), column, reason_fn(f.iloc[pos])) for pos in np.flatnonzero(mask.fillna(False).to_numpy()))
 
     for col in _NON_NEGATIVE:
         add(f[col] < 0, col, lambda r, c=col: f"{c} cannot be negative (got {r[c]:,.2f})")

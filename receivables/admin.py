@@ -16,7 +16,7 @@ class AllocationInline(admin.TabularInline):
     model = Allocation
     fk_name = "invoice"
     extra = 0
-    fields = ["allocated_on", "amount", "payment", "credit_note"]
+    fields = ("allocated_on", "amount", "payment", "credit_note")
     readonly_fields = fields
     can_delete = False
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 
 from credit_platform.api import TenantReadOnlyViewSet
@@ -17,7 +19,7 @@ class InvoiceFilter(django_filters.FilterSet):
         model = Invoice
         fields = ["number", "currency"]
 
-    def filter_open(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_open(self, queryset: Any, name: str, value: bool) -> Any:
         return queryset.filter(open_amount__gt=0) if value else queryset.filter(open_amount__lte=0)
 
 

@@ -84,7 +84,7 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
         qs = self.with_balances(as_of)
         if as_of is not None:
             qs = qs.filter(issue_date__lte=as_of)
-        return qs.filter(open_amount__gt=0)
+        return qs.filter(open_amount__gt=0)  # type: ignore[misc]  # an annotation the stubs cannot see
 
     def overdue(self, as_of: dt.date) -> InvoiceQuerySet:
         return self.open(as_of).filter(due_date__lt=as_of)
@@ -104,7 +104,7 @@ class Invoice(TenantOwned):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = InvoiceQuerySet.as_manager()
+    objects = InvoiceQuerySet.as_manager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [
@@ -172,7 +172,7 @@ class Payment(TenantOwned):
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.TRANSFER)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = PaymentQuerySet.as_manager()
+    objects = PaymentQuerySet.as_manager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [
@@ -237,7 +237,9 @@ class Allocation(TenantOwned):
         CreditNote, on_delete=models.PROTECT, null=True, blank=True, related_name="allocations"
     )
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
-    allocated_on = models.DateField(help_text=_("The payment's or credit note's date: the day the invoice was settled."))
+    allocated_on = models.DateField(
+        help_text=_("The payment's or credit note's date: the day the invoice was settled.")
+    )
 
     class Meta:
         constraints = [

@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
-from credit_platform.money import ZERO, FxTable, money
 from credit_platform.models import Organization
+from credit_platform.money import ZERO, FxTable, money
 
 from .models import Allocation, Invoice, Order
 
@@ -48,7 +49,8 @@ def open_items_grouped(
     """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date)."""
     case, case_params = _bucket_case(as_of)
     inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    where, params = ["i.organization_id = %s", "i.issue_date <= %s"], [organization.pk, as_of]
+    where = ["i.organization_id = %s", "i.issue_date <= %s"]
+    params: list[Any] = [organization.pk, as_of]
     if customer_ids is not None:
         ids = list(customer_ids)
         if not ids:

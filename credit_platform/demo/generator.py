@@ -271,7 +271,8 @@ def generate(config: DemoConfig) -> DemoPortfolio:
     pay_amount = _cents(np.concatenate(pay_rows_amount))
     pay_applied = _cents(np.concatenate(pay_rows_applied))
     porder = np.lexsort((pay_inv, pay_day))
-    pay_inv, pay_day, pay_amount, pay_applied = pay_inv[porder], pay_day[porder], pay_amount[porder], pay_applied[porder]
+    pay_inv, pay_day = pay_inv[porder], pay_day[porder]
+    pay_amount, pay_applied = pay_amount[porder], pay_applied[porder]
     keep = pay_applied > 0
     pay_inv, pay_day, pay_amount, pay_applied = pay_inv[keep], pay_day[keep], pay_amount[keep], pay_applied[keep]
     pay_refs = np.array([f"{p}PAY-{k + 1:07d}" for k in range(len(pay_inv))])
@@ -317,8 +318,9 @@ def generate(config: DemoConfig) -> DemoPortfolio:
     n_open = np.where(live, rng.poisson(np.clip(monthly_rate * 0.5, 0, 20)), 0)
     n_spike = np.where(order_spike, rng.integers(3, 6, size=n), 0)
     oc = np.repeat(np.arange(n), n_open + n_spike)
-    is_spike = np.concatenate([np.r_[np.zeros(a, bool), np.ones(b, bool)] for a, b in zip(n_open, n_spike, strict=True)]) \
-        if len(oc) else np.zeros(0, bool)
+    is_spike = np.concatenate(
+        [np.r_[np.zeros(a, bool), np.ones(b, bool)] for a, b in zip(n_open, n_spike, strict=True)]
+    ) if len(oc) else np.zeros(0, bool)
     o_amount = size_amount[oc] * np.exp(rng.normal(0, 0.6, size=len(oc))) / cust_fx[oc]
     o_amount = np.where(is_spike, o_amount * rng.uniform(6, 10, size=len(oc)), o_amount)
     o_day = end - np.where(is_spike, rng.integers(0, 14, size=len(oc)), rng.integers(0, 20, size=len(oc)))
@@ -338,7 +340,7 @@ def generate(config: DemoConfig) -> DemoPortfolio:
     customers.loc[hold, "status"] = "on_hold"
     monthly_sales = counts * size_amount / np.maximum(active_days / 30.4, 1) / cust_fx
     limit = np.round(monthly_sales * (terms / 30 + 1) * 1.5 / 1000) * 1000
-    customers["credit_limit"] = np.where(prospect | (limit <= 0), None, _money_text(np.maximum(limit, 1000)))
+    customers["credit_limit"] = pd.Series(_money_text(np.maximum(limit, 1000))).where(~(prospect | (limit <= 0)), None)
 
     statements = _statements(rng, config, customers, size_idx, z, onboard, default_day, defaults, cust_fx)
     signals = _signals(rng, config, customers, z, onboard, default_day, defaults, prospect)

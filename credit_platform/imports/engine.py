@@ -28,14 +28,14 @@ from .spec import Column, ErrorList, norm_header
 logger = logging.getLogger(__name__)
 
 
-class Rejected(Exception):  # noqa: N818 - a control-flow signal, not an error type of the API
+class Rejected(Exception):
     def __init__(self, errors: ErrorList, message: str = ""):
         super().__init__(message or f"{errors.total} error(s)")
         self.errors = errors
         self.message = message
 
 
-class _DryRunRollback(Exception):  # noqa: N818
+class _DryRunRollback(Exception):
     pass
 
 
@@ -102,7 +102,7 @@ def _detect_separator(first_line: str) -> str:
 def _excel_cell_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    if isinstance(value, pd.Timestamp) or hasattr(value, "date") and hasattr(value, "hour"):
+    if isinstance(value, pd.Timestamp) or (hasattr(value, "date") and hasattr(value, "hour")):
         ts = pd.Timestamp(value)
         return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
     if hasattr(value, "isoformat"):

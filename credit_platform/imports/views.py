@@ -31,7 +31,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(k, cls.label) for k, cls in importers().items()]
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [(k, cls.label) for k, cls in importers().items()]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

@@ -66,7 +66,7 @@ def test_officer_logs_in_and_browses_customers(live_server, browser_page, member
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**status=in_default**")
     statuses = page.locator("table tbody td .badge").all_inner_texts()
-    assert statuses and set(statuses) == {"In default"} or "No customers match" in page.content()
+    assert (statuses and set(statuses) == {"In default"}) or "No customers match" in page.content()
 
     page.goto(f"{live_server.url}/customers/?country=CN")
     first = page.locator("table tbody tr td a").first

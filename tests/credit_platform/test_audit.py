@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from credit_platform.audit import audit_append, audit_append_many, audit_verify, AuditEvent
+from credit_platform.audit import AuditEvent, audit_append, audit_append_many, audit_verify
 from credit_platform.errors import AppError
 from credit_platform.models import AuditEntry
 from tests.factories import CustomerFactory

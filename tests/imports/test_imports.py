@@ -12,12 +12,14 @@ from credit_platform.imports.engine import import_file
 from credit_platform.models import AuditEntry, ImportLog
 from customers.models import Customer, CustomerGroup, ExternalSignal, FinancialStatement
 from receivables.models import Allocation, CreditNote, Invoice, Order, Payment
-from tests.factories import CustomerFactory, InvoiceFactory
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
-CUSTOMERS = """external_id,legal_name,country,sector,size,currency,payment_terms_days,status,credit_limit,group_external_id,group_name,email
-C1,Alpha GmbH,DE,C,medium,EUR,30,active,50000.00,G1,Alpha Holding,ap@alpha.example
+CUSTOMERS = (
+    "external_id,legal_name,country,sector,size,currency,payment_terms_days,status,credit_limit,"
+    "group_external_id,group_name,email\n"
+) + """C1,Alpha GmbH,DE,C,medium,EUR,30,active,50000.00,G1,Alpha Holding,ap@alpha.example
 C2,Beta SAS,fr,G,small,eur,45,active,,G1,,
 C3,上海华远贸易有限公司,CN,G,large,CNY,60,on_hold,200000,,,
 """

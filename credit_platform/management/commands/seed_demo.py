@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from credit_platform.demo.generator import DemoConfig, generate
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if options["customers"] < 10 or options["invoices"] < options["customers"]:
             raise CommandError("--customers must be at least 10 and --invoices at least --customers.")
         say = (lambda m: None) if options["quiet"] else self.stdout.write
-        as_of = options["as_of"] or dt.date.today()
+        as_of = options["as_of"] or timezone.localdate()
         slug = options["organization"]
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
@@ -85,7 +86,7 @@ class Command(BaseCommand):
     def _print_logins(self, token: str) -> None:
         w = self.stdout.write
         w("")
-        w(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        w(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for username, role, _ in DEMO_USERS:
             w(f"  {username:<11} {Role(role).label}")
         w("  northwind   Credit officer of the second tenant (Northwind Supplies) only")
