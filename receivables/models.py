@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce, Now, Round
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.money import CURRENCY_CHOICES, ZERO, validate_currency
@@ -76,9 +76,10 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
         allocated = Subquery(
             allocations.order_by().values("invoice").annotate(total=Sum("amount")).values("total"), output_field=MONEY
         )
+        # Rounded to the cent: SQLite computes NUMERIC in binary floating point (see selectors).
         return self.annotate(
             allocated=Coalesce(allocated, Value(ZERO), output_field=MONEY),
-        ).annotate(open_amount=F("amount") - F("allocated"))
+        ).annotate(open_amount=Round(F("amount") - F("allocated"), 2, output_field=MONEY))
 
     def open(self, as_of: dt.date | None = None) -> InvoiceQuerySet:
         qs = self.with_balances(as_of)
@@ -152,7 +153,9 @@ class PaymentQuerySet(TenantQuerySet["Payment"]):
             .annotate(total=Sum("amount")).values("total"),
             output_field=MONEY,
         )
-        return self.annotate(unapplied_amount=F("amount") - Coalesce(applied, Value(ZERO), output_field=MONEY))
+        return self.annotate(
+            unapplied_amount=Round(F("amount") - Coalesce(applied, Value(ZERO), output_field=MONEY), 2, output_field=MONEY)
+        )
 
 
 class Payment(TenantOwned):

@@ -290,3 +290,20 @@ def test_unreadable_file_is_rejected_clearly(org, tmp_path):
     pdf = tmp_path / "x.pdf"
     pdf.write_bytes(b"%PDF-1.4")
     assert "unsupported file type" in run(org, "customers", pdf).errors[0]["reason"]
+
+
+def test_invoice_settled_by_parts_is_closed_to_the_cent(with_invoices, tmp_path):
+    """3445.53 = 1879.37 + 1566.16: SQLite's float arithmetic leaves 4.5e-13; the invoice is still paid."""
+    org = with_invoices
+    head = "number,customer_external_id,issue_date,due_date,amount,currency\n"
+    run(org, "invoices", write(tmp_path, "i.csv", head + "INV-X,C1,2025-07-23,2025-09-21,3445.53,EUR\n"))
+    run(org, "payments", write(tmp_path, "p.csv", "reference,customer_external_id,received_on,amount,currency,"
+                                                  "invoice_number\nPX1,C1,2025-09-23,1879.37,EUR,INV-X\n"
+                                                  "PX2,C1,2025-10-05,1566.16,EUR,INV-X\n"))
+    as_of = dt.date(2026, 11, 29)
+    assert not Invoice.objects.for_organization(org).open(as_of).filter(number="INV-X").exists()
+    assert Invoice.objects.with_balances(as_of).get(number="INV-X").open_amount == Decimal("0.00")
+    from receivables.selectors import customer_balances
+
+    c1 = Invoice.objects.get(number="INV-X").customer_id
+    assert customer_balances(org, as_of, [c1])[c1].open == Decimal("600.00")  # INV-1..3 only
