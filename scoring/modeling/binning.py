@@ -78,8 +78,9 @@ class FeatureBins:
             vals = category_values(series)
             missing = np.array([v is None for v in vals], dtype=bool)
             default = -1 if self.other_bin is None else self.other_bin
-            idx = np.fromiter((self.category_bins.get(v, default) for v in vals), dtype=np.int64,
-                              count=len(vals))
+            idx = np.fromiter(
+                (self.category_bins.get(v, default) for v in vals), dtype=np.int64, count=len(vals)
+            )
         idx[missing] = -1 if self.missing_bin is None else self.missing_bin
         return idx
 
@@ -89,15 +90,17 @@ class FeatureBins:
     @property
     def table(self) -> pd.DataFrame:
         n = self.counts.astype(float)
-        return pd.DataFrame({
-            "feature": self.name,
-            "bin": np.arange(len(self.labels)),
-            "label": self.labels,
-            "count": self.counts,
-            "events": self.events,
-            "event_rate": np.divide(self.events, n, out=np.full_like(n, np.nan), where=n > 0),
-            "woe": self.woe,
-        })
+        return pd.DataFrame(
+            {
+                "feature": self.name,
+                "bin": np.arange(len(self.labels)),
+                "label": self.labels,
+                "count": self.counts,
+                "events": self.events,
+                "event_rate": np.divide(self.events, n, out=np.full_like(n, np.nan), where=n > 0),
+                "woe": self.woe,
+            }
+        )
 
 
 # ----------------------------------------------------------------------------- merging helpers
@@ -118,8 +121,15 @@ def _pav_blocks(counts: np.ndarray, events: np.ndarray, direction: int) -> list[
     return groups if direction >= 0 else groups[::-1]
 
 
-def _merge_adjacent(groups: list[list[int]], counts: np.ndarray, events: np.ndarray, *,
-                    min_count: int, max_groups: int | None, max_pvalue: float | None) -> list[list[int]]:
+def _merge_adjacent(
+    groups: list[list[int]],
+    counts: np.ndarray,
+    events: np.ndarray,
+    *,
+    min_count: int,
+    max_groups: int | None,
+    max_pvalue: float | None,
+) -> list[list[int]]:
     """Merge neighbours (closest event rate first) until every group is big enough, the number of
     groups is within ``max_groups`` and neighbours differ significantly (two-proportion z test)."""
     groups = [list(g) for g in groups]
@@ -153,8 +163,10 @@ def _merge_adjacent(groups: list[list[int]], counts: np.ndarray, events: np.ndar
             merge(int(np.argmin(gaps)))
             continue
         if max_pvalue is not None:
-            pvals = [_two_proportion_pvalue(groups[i], groups[i + 1], counts, events)
-                     for i in range(len(groups) - 1)]
+            pvals = [
+                _two_proportion_pvalue(groups[i], groups[i + 1], counts, events)
+                for i in range(len(groups) - 1)
+            ]
             worst = int(np.argmax(pvals))
             if pvals[worst] > max_pvalue:
                 merge(worst)
@@ -188,8 +200,9 @@ def _fmt(v: float) -> str:
 # ----------------------------------------------------------------------------- per-kind fitting
 
 
-def _fit_numeric(name: str, x: np.ndarray, y: np.ndarray, direction: int, est: MonotoneWOEBinner
-                 ) -> FeatureBins:
+def _fit_numeric(
+    name: str, x: np.ndarray, y: np.ndarray, direction: int, est: MonotoneWOEBinner
+) -> FeatureBins:
     missing = np.isnan(x)
     xv, yv = x[~missing], y[~missing]
     min_count = max(math.ceil(est.min_bin_size * len(x)), 1)
@@ -211,8 +224,14 @@ def _fit_numeric(name: str, x: np.ndarray, y: np.ndarray, direction: int, est: M
 
         def solve(d: int) -> tuple[list[list[int]], float]:
             groups = _pav_blocks(counts, events, d)
-            groups = _merge_adjacent(groups, counts, events, min_count=min_count,
-                                     max_groups=est.max_n_bins, max_pvalue=est.max_pvalue)
+            groups = _merge_adjacent(
+                groups,
+                counts,
+                events,
+                min_count=min_count,
+                max_groups=est.max_n_bins,
+                max_pvalue=est.max_pvalue,
+            )
             gc = np.array([counts[g].sum() for g in groups])
             ge = np.array([events[g].sum() for g in groups])
             return groups, _woe_iv(gc, ge, est.smoothing)[1]
@@ -237,8 +256,18 @@ def _fit_numeric(name: str, x: np.ndarray, y: np.ndarray, direction: int, est: M
         labels.append(MISSING_LABEL)
     c, e = np.array(bin_counts), np.array(bin_events)
     woe, iv = _woe_iv(c, e, est.smoothing)
-    return FeatureBins(name=name, kind=NUMERIC, direction=chosen, labels=labels, counts=c.astype(np.int64),
-                       events=e.astype(np.int64), woe=woe, iv=iv, splits=bin_splits, missing_bin=missing_bin)
+    return FeatureBins(
+        name=name,
+        kind=NUMERIC,
+        direction=chosen,
+        labels=labels,
+        counts=c.astype(np.int64),
+        events=e.astype(np.int64),
+        woe=woe,
+        iv=iv,
+        splits=bin_splits,
+        missing_bin=missing_bin,
+    )
 
 
 def _fit_categorical(name: str, series: pd.Series, y: np.ndarray, est: MonotoneWOEBinner) -> FeatureBins:
@@ -265,8 +294,14 @@ def _fit_categorical(name: str, series: pd.Series, y: np.ndarray, est: MonotoneW
     gc, ge = np.array(g_counts, dtype=float), np.array(g_events, dtype=float)
     order = sorted(range(len(gc)), key=lambda i: (ge[i] + 0.5) / (gc[i] + 1.0))
     oc, oe = gc[order], ge[order]
-    groups = _merge_adjacent([[i] for i in range(len(order))], oc, oe, min_count=min_count,
-                             max_groups=est.max_n_bins, max_pvalue=est.max_pvalue)
+    groups = _merge_adjacent(
+        [[i] for i in range(len(order))],
+        oc,
+        oe,
+        min_count=min_count,
+        max_groups=est.max_n_bins,
+        max_pvalue=est.max_pvalue,
+    )
     category_bins: dict[str, int] = {}
     labels, bin_counts, bin_events = [], [], []
     other_bin = None
@@ -298,9 +333,19 @@ def _fit_categorical(name: str, series: pd.Series, y: np.ndarray, est: MonotoneW
         labels.append(MISSING_LABEL)
     c, e = np.array(bin_counts), np.array(bin_events)
     woe, iv = _woe_iv(c, e, est.smoothing)
-    return FeatureBins(name=name, kind=CATEGORICAL, direction=0, labels=labels, counts=c.astype(np.int64),
-                       events=e.astype(np.int64), woe=woe, iv=iv, category_bins=category_bins,
-                       other_bin=other_bin, missing_bin=missing_bin)
+    return FeatureBins(
+        name=name,
+        kind=CATEGORICAL,
+        direction=0,
+        labels=labels,
+        counts=c.astype(np.int64),
+        events=e.astype(np.int64),
+        woe=woe,
+        iv=iv,
+        category_bins=category_bins,
+        other_bin=other_bin,
+        missing_bin=missing_bin,
+    )
 
 
 class MonotoneWOEBinner(TransformerMixin, BaseEstimator):
@@ -311,10 +356,18 @@ class MonotoneWOEBinner(TransformerMixin, BaseEstimator):
     features), ``feature_names_in_``, ``n_features_in_``.
     """
 
-    def __init__(self, monotone: dict[str, Any] | None = None, *, max_prebins: int = 20,
-                 min_bin_size: float = 0.05, max_n_bins: int | None = None,
-                 max_pvalue: float | None = None, min_category_size: float = 0.01,
-                 smoothing: float = 0.5, categorical_features: list[str] | None = None):
+    def __init__(
+        self,
+        monotone: dict[str, Any] | None = None,
+        *,
+        max_prebins: int = 20,
+        min_bin_size: float = 0.05,
+        max_n_bins: int | None = None,
+        max_pvalue: float | None = None,
+        min_category_size: float = 0.01,
+        smoothing: float = 0.5,
+        categorical_features: list[str] | None = None,
+    ):
         self.monotone = monotone
         self.max_prebins = max_prebins
         self.min_bin_size = min_bin_size
@@ -345,8 +398,9 @@ class MonotoneWOEBinner(TransformerMixin, BaseEstimator):
         bins: dict[str, FeatureBins] = {}
         for col in columns:
             if kinds[col] == NUMERIC:
-                bins[col] = _fit_numeric(col, numeric_values(frame[col], col), y01,
-                                         directions.get(col, 0), self)
+                bins[col] = _fit_numeric(
+                    col, numeric_values(frame[col], col), y01, directions.get(col, 0), self
+                )
             else:
                 bins[col] = _fit_categorical(col, frame[col], y01, self)
         self.kinds_ = kinds
@@ -366,8 +420,9 @@ class MonotoneWOEBinner(TransformerMixin, BaseEstimator):
     def bin_indices(self, X: Any) -> pd.DataFrame:
         """Bin index per row and feature (-1: no bin, neutral WOE)."""
         frame = self._frame(X)
-        return pd.DataFrame({c: self.bins_[c].bin_index(frame[c]) for c in self.feature_names_in_},
-                            index=frame.index)
+        return pd.DataFrame(
+            {c: self.bins_[c].bin_index(frame[c]) for c in self.feature_names_in_}, index=frame.index
+        )
 
     def transform(self, X: Any) -> pd.DataFrame:
         frame = self._frame(X)

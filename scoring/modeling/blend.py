@@ -27,7 +27,9 @@ class LogitBlend(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> LogitBlend:
         if not self.estimators:
             raise ValueError("a blend needs at least one estimator")
-        weights = self.weights if self.weights is not None else [1.0 / len(self.estimators)] * len(self.estimators)
+        weights = (
+            self.weights if self.weights is not None else [1.0 / len(self.estimators)] * len(self.estimators)
+        )
         if len(weights) != len(self.estimators) or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"weights must be {len(self.estimators)} non-negative numbers, got {weights}")
         self.classes_, _ = binary_target(y)
@@ -39,8 +41,9 @@ class LogitBlend(ClassifierMixin, BaseEstimator):
         return self
 
     @classmethod
-    def from_fitted(cls, estimators: list[tuple[str, Any]], weights: list[float], classes: np.ndarray
-                    ) -> LogitBlend:
+    def from_fitted(
+        cls, estimators: list[tuple[str, Any]], weights: list[float], classes: np.ndarray
+    ) -> LogitBlend:
         """A blend of members that are already fitted (the trainer fits each member once)."""
         blend = cls(estimators, weights)
         blend.classes_ = classes
@@ -52,8 +55,13 @@ class LogitBlend(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        return np.sum([w * est.decision_function(X) for w, (_, est) in zip(self.weights_, self.estimators_,
-                                                                            strict=True)], axis=0)
+        return np.sum(
+            [
+                w * est.decision_function(X)
+                for w, (_, est) in zip(self.weights_, self.estimators_, strict=True)
+            ],
+            axis=0,
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
@@ -64,7 +72,9 @@ class LogitBlend(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self)
-        parts = [w * est.contributions(X) for w, (_, est) in zip(self.weights_, self.estimators_, strict=True)]
+        parts = [
+            w * est.contributions(X) for w, (_, est) in zip(self.weights_, self.estimators_, strict=True)
+        ]
         total = parts[0]
         for part in parts[1:]:
             total = total.add(part, fill_value=0.0)

@@ -89,8 +89,14 @@ def make_calibrator(method: str) -> SigmoidCalibrator | CenteredIsotonicCalibrat
     raise ValueError(f"unknown calibration method {method!r}; use one of {METHODS}")
 
 
-def select_calibrator(scores: Any, y: Any, *, methods: tuple[str, ...] = METHODS, n_splits: int = 5,
-                      random_state: int | None = 0) -> tuple[Any, dict[str, Any], np.ndarray]:
+def select_calibrator(
+    scores: Any,
+    y: Any,
+    *,
+    methods: tuple[str, ...] = METHODS,
+    n_splits: int = 5,
+    random_state: int | None = 0,
+) -> tuple[Any, dict[str, Any], np.ndarray]:
     """Choose and fit a calibrator on out-of-fold ``scores`` (log-odds) and 0/1 outcomes ``y``.
 
     Returns (calibrator fitted on all rows, report, cross-validated calibrated probabilities).
@@ -110,6 +116,9 @@ def select_calibrator(scores: Any, y: Any, *, methods: tuple[str, ...] = METHODS
         results[method] = {"cv_brier": brier(y_arr, pred), "cv_log_loss": logloss(y_arr, pred)}
     best = min(methods, key=lambda m: (round(results[m]["cv_brier"], 4), 0 if m == "sigmoid" else 1))
     calibrator = make_calibrator(best).fit(s, y_arr)
-    report = {"method": best, "candidates": results,
-              "rule": "lowest cross-validated Brier score; ties (1e-4) go to sigmoid"}
+    report = {
+        "method": best,
+        "candidates": results,
+        "rule": "lowest cross-validated Brier score; ties (1e-4) go to sigmoid",
+    }
     return calibrator, report, cv_preds[best]

@@ -15,6 +15,7 @@ iterations by cross-validation through ``staged_decision_function``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .schema import (
     CATEGORICAL,
@@ -38,6 +40,13 @@ from .schema import (
 
 # Rows scored at once by contributions(): 2,000 rows x 30 features x 8 bytes x 30 copies ~ 14 MB.
 _CONTRIB_CHUNK = 2000
+# Below this many rows one OpenMP thread is as fast as two and cannot stall when another process
+# holds the second core (OpenMP workers spin-wait; measured 0.1 s vs up to 1.2 s per fit on 700 rows).
+_SINGLE_THREAD_ROWS = 20_000
+
+
+def _threads(n_rows: int) -> Any:
+    return threadpool_limits(1, user_api="openmp") if n_rows < _SINGLE_THREAD_ROWS else nullcontext()
 
 
 class MonotoneGBM(ClassifierMixin, BaseEstimator):
@@ -49,11 +58,21 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
     ``classes_``, ``feature_names_in_``, ``n_features_in_``.
     """
 
-    def __init__(self, monotone: dict[str, Any] | None = None, *, learning_rate: float = 0.05,
-                 max_iter: int = 200, max_leaf_nodes: int = 8, max_depth: int | None = 3,
-                 min_samples_leaf: int = 20, l2_regularization: float = 1.0,
-                 max_features: float = 1.0, max_categories: int = 50, min_category_count: int = 10,
-                 random_state: int | None = 0):
+    def __init__(
+        self,
+        monotone: dict[str, Any] | None = None,
+        *,
+        learning_rate: float = 0.05,
+        max_iter: int = 200,
+        max_leaf_nodes: int = 8,
+        max_depth: int | None = 3,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 1.0,
+        max_features: float = 1.0,
+        max_categories: int = 50,
+        min_category_count: int = 10,
+        random_state: int | None = 0,
+    ):
         self.monotone = monotone
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -75,7 +94,9 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
                 codes = self._codes_[c]
                 other = float(len(self.categories_[c])) if self._has_other_[c] else np.nan
                 vals = category_values(frame[c])
-                cols.append(np.array([np.nan if v is None else codes.get(v, other) for v in vals], dtype=float))
+                cols.append(
+                    np.array([np.nan if v is None else codes.get(v, other) for v in vals], dtype=float)
+                )
         return np.column_stack(cols) if cols else np.empty((len(frame), 0))
 
     def fit(self, X: Any, y: Any) -> MonotoneGBM:
@@ -88,9 +109,7 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         directions = normalise_monotone(self.monotone, columns)
         bad = [c for c, d in directions.items() if d != 0 and self.kinds_[c] == CATEGORICAL]
         if bad:
-            raise DataError(
-                f"monotone directions apply to numeric columns only; {', '.join(bad)} hold text"
-            )
+            raise DataError(f"monotone directions apply to numeric columns only; {', '.join(bad)} hold text")
         self.feature_names_in_ = np.array(columns, dtype=object)
         self.n_features_in_ = len(columns)
         self.categories_: dict[str, list[str]] = {}
@@ -109,14 +128,21 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         M = self._matrix(frame)
         self.monotonic_cst_ = np.array([directions.get(c, 0) for c in columns], dtype=int)
         categorical = np.array([self.kinds_[c] == CATEGORICAL for c in columns], dtype=bool)
-        self.model_ = HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
-            max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization, max_features=self.max_features,
+        model = HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            max_features=self.max_features,
             categorical_features=categorical if categorical.any() else None,
             monotonic_cst=self.monotonic_cst_ if self.monotonic_cst_.any() else None,
-            early_stopping=False, random_state=self.random_state,
-        ).fit(M, y01)
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+        with _threads(len(M)):
+            self.model_ = model.fit(M, y01)
         ref = []
         for j, c in enumerate(columns):
             col = M[:, j]
@@ -139,13 +165,16 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of the positive class."""
-        return np.asarray(self.model_.decision_function(self._prepared(X)), dtype=float)
+        M = self._prepared(X)
+        with _threads(len(M)):
+            return np.asarray(self.model_.decision_function(M), dtype=float)
 
     def staged_decision_function(self, X: Any) -> Any:
         """Log-odds after each boosting iteration (used to choose ``max_iter`` by CV)."""
         M = self._prepared(X)
-        for stage in self.model_.staged_decision_function(M):
-            yield np.asarray(stage, dtype=float)
+        with _threads(len(M)):
+            stages = [np.asarray(s, dtype=float) for s in self.model_.staged_decision_function(M)]
+        yield from stages
 
     def predict_proba(self, X: Any) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
@@ -164,14 +193,16 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         frame = as_frame(X)
         M = self._prepared(frame)
         n, p = M.shape
-        base = np.asarray(self.model_.decision_function(M), dtype=float) if n else np.empty(0)
+        with _threads(n):
+            base = np.asarray(self.model_.decision_function(M), dtype=float) if n else np.empty(0)
         out = np.zeros((n, p))
         for start in range(0, n, _CONTRIB_CHUNK):
-            chunk = M[start:start + _CONTRIB_CHUNK]
+            chunk = M[start : start + _CONTRIB_CHUNK]
             c = len(chunk)
             stacked = np.repeat(chunk[None, :, :], p, axis=0)
             for j in range(p):
                 stacked[j, :, j] = self.reference_[j]
-            replaced = np.asarray(self.model_.decision_function(stacked.reshape(p * c, p)), dtype=float)
-            out[start:start + c] = base[start:start + c, None] - replaced.reshape(p, c).T
+            with _threads(p * c):
+                replaced = np.asarray(self.model_.decision_function(stacked.reshape(p * c, p)), dtype=float)
+            out[start : start + c] = base[start : start + c, None] - replaced.reshape(p, c).T
         return pd.DataFrame(out, index=frame.index, columns=list(self.feature_names_in_))

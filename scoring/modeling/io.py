@@ -38,7 +38,7 @@ class ModelFileError(ValueError):
     """The file is not a model file this code wrote, or its payload does not match its hash."""
 
 
-def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
+def write_atomic(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
     """Write a file through ``write(fileobj)`` so that it appears whole or not at all."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path())
@@ -94,12 +94,12 @@ def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], bytes]:
     if end < 0:
         raise ModelFileError(f"{p}: model file header is damaged")
     try:
-        header = json.loads(data[len(MAGIC):end].decode("utf-8"))
+        header = json.loads(data[len(MAGIC) : end].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{p}: model file header is damaged ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
         raise ModelFileError(f"{p}: unsupported model file format {header.get('format')!r}")
-    return header, data[end + 1:]
+    return header, data[end + 1 :]
 
 
 def load(path: str | os.PathLike[str], *, expected_sha256: str | None = None) -> TrainedModel:
@@ -112,17 +112,26 @@ def load(path: str | os.PathLike[str], *, expected_sha256: str | None = None) ->
     header, payload = read_header(path)
     digest = hashlib.sha256(payload).hexdigest()
     if len(payload) != header.get("payload_bytes") or digest != header.get("sha256"):
-        raise ModelFileError(f"{path}: payload does not match its SHA-256; the file was altered or damaged "
-                             "and is refused")
+        raise ModelFileError(
+            f"{path}: payload does not match its SHA-256; the file was altered or damaged and is refused"
+        )
     if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise ModelFileError(f"{path}: SHA-256 {digest} differs from the registered {expected_sha256}; refused")
+        raise ModelFileError(
+            f"{path}: SHA-256 {digest} differs from the registered {expected_sha256}; refused"
+        )
     current = library_versions()
-    changed = {k: (v, current.get(k)) for k, v in header.get("versions", {}).items()
-               if k in ("numpy", "pandas", "scikit-learn") and v != current.get(k)}
+    changed = {
+        k: (v, current.get(k))
+        for k, v in header.get("versions", {}).items()
+        if k in ("numpy", "pandas", "scikit-learn") and v != current.get(k)
+    }
     if changed:
-        warnings.warn(f"{path} was written with other library versions {changed}; retrain or verify "
-                      "its predictions", UserWarning, stacklevel=2)
-    model = joblib.load(io.BytesIO(payload))  # noqa: S301 - hash-checked file from the platform's registry
+        warnings.warn(
+            f"{path} was written with other library versions {changed}; retrain or verify its predictions",
+            UserWarning,
+            stacklevel=2,
+        )
+    model = joblib.load(io.BytesIO(payload))
     if not isinstance(model, TrainedModel):
         raise ModelFileError(f"{path}: payload is a {type(model).__name__}, not a TrainedModel")
     return model

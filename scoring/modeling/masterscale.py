@@ -31,7 +31,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DEFAULT_UPPER_BOUNDS: tuple[float, ...] = (0.001, 0.00217, 0.00473, 0.0103, 0.0224, 0.0487, 0.106, 0.230, 0.50)
+DEFAULT_UPPER_BOUNDS: tuple[float, ...] = (
+    0.001,
+    0.00217,
+    0.00473,
+    0.0103,
+    0.0224,
+    0.0487,
+    0.106,
+    0.230,
+    0.50,
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,9 @@ class MasterScale:
         if bounds.ndim != 1 or len(bounds) < 1:
             raise ValueError("a master scale needs at least one band upper bound")
         if not ((bounds > 0) & (bounds < 1)).all() or not (np.diff(bounds) > 0).all():
-            raise ValueError(f"band upper bounds must be strictly increasing and in (0, 1): {self.upper_bounds}")
+            raise ValueError(
+                f"band upper bounds must be strictly increasing and in (0, 1): {self.upper_bounds}"
+            )
         object.__setattr__(self, "upper_bounds", tuple(float(b) for b in bounds))
 
     @property

@@ -90,8 +90,9 @@ def grade_table(y: Any, p: Any, grades: Any, all_grades: list[int] | None = None
     """Observed vs predicted default rate per grade (rows with no members are kept, count 0)."""
     y_arr, p_arr = _arrays(y, p)
     frame = pd.DataFrame({"grade": np.asarray(grades, dtype=int), "y": y_arr, "p": p_arr})
-    out = frame.groupby("grade").agg(count=("y", "size"), defaults=("y", "sum"),
-                                     observed_rate=("y", "mean"), predicted_pd=("p", "mean"))
+    out = frame.groupby("grade").agg(
+        count=("y", "size"), defaults=("y", "sum"), observed_rate=("y", "mean"), predicted_pd=("p", "mean")
+    )
     if all_grades is not None:
         out = out.reindex(all_grades)
         out["count"] = out["count"].fillna(0).astype(int)

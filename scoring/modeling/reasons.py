@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-GENERIC_TEMPLATE = ("Value of {feature} ({value}) raises risk", "{feature}（{value}）增加风险")
+# Full-width brackets are the correct punctuation in Chinese text.
+GENERIC_TEMPLATE = ("Value of {feature} ({value}) raises risk", "{feature}（{value}）增加风险")  # noqa: RUF001
 MISSING_VALUE = ("missing", "缺失")
 
 REASON_TEMPLATES: dict[str, tuple[str, str]] = {}
@@ -58,8 +59,9 @@ def format_value(value: Any) -> tuple[str, str]:
     return (text, text) if text else MISSING_VALUE
 
 
-def reason_texts(feature: str, value: Any, templates: Mapping[str, tuple[str, str]] | None = None
-                 ) -> tuple[str, str]:
+def reason_texts(
+    feature: str, value: Any, templates: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[str, str]:
     en_value, zh_value = format_value(value)
     table = dict(REASON_TEMPLATES)
     if templates:
@@ -68,9 +70,14 @@ def reason_texts(feature: str, value: Any, templates: Mapping[str, tuple[str, st
     return en.format(feature=feature, value=en_value), zh.format(feature=feature, value=zh_value)
 
 
-def top_reasons(contributions: pd.DataFrame, frame: pd.DataFrame, *, max_reasons: int = 4,
-                min_contribution: float = 0.01,
-                templates: Mapping[str, tuple[str, str]] | None = None) -> list[list[Reason]]:
+def top_reasons(
+    contributions: pd.DataFrame,
+    frame: pd.DataFrame,
+    *,
+    max_reasons: int = 4,
+    min_contribution: float = 0.01,
+    templates: Mapping[str, tuple[str, str]] | None = None,
+) -> list[list[Reason]]:
     """For every row, its reasons sorted by contribution, largest first."""
     if not 1 <= max_reasons <= 10:
         raise ValueError(f"max_reasons must be between 1 and 10, got {max_reasons}")

@@ -99,9 +99,7 @@ def check_columns(frame: pd.DataFrame, required: Iterable[str], what: str = "dat
     missing = [c for c in required if c not in frame.columns]
     if missing:
         shown = ", ".join(f"'{c}'" for c in missing[:20]) + (" ..." if len(missing) > 20 else "")
-        raise DataError(
-            f"the {what} lacks {len(missing)} column(s) the model needs: {shown}"
-        )
+        raise DataError(f"the {what} lacks {len(missing)} column(s) the model needs: {shown}")
 
 
 def normalise_monotone(monotone: Mapping[str, Any] | None, features: Iterable[str]) -> dict[str, int]:
@@ -112,9 +110,20 @@ def normalise_monotone(monotone: Mapping[str, Any] | None, features: Iterable[st
     if not monotone:
         return {}
     names = set(features)
-    words = {"increasing": 1, "inc": 1, "+1": 1, "1": 1, "up": 1,
-             "decreasing": -1, "dec": -1, "-1": -1, "down": -1,
-             "none": 0, "0": 0, "auto": 0}
+    words = {
+        "increasing": 1,
+        "inc": 1,
+        "+1": 1,
+        "1": 1,
+        "up": 1,
+        "decreasing": -1,
+        "dec": -1,
+        "-1": -1,
+        "down": -1,
+        "none": 0,
+        "0": 0,
+        "auto": 0,
+    }
     out: dict[str, int] = {}
     unknown = [f for f in monotone if f not in names]
     if unknown:
@@ -124,7 +133,8 @@ def normalise_monotone(monotone: Mapping[str, Any] | None, features: Iterable[st
             key = direction.strip().lower()
             if key not in words:
                 raise DataError(
-                    f"monotone direction for '{feature}' is '{direction}'; use 1/increasing, -1/decreasing or 0"
+                    f"monotone direction for '{feature}' is '{direction}'; "
+                    "use 1/increasing, -1/decreasing or 0"
                 )
             out[str(feature)] = words[key]
         elif direction in (1, -1, 0):

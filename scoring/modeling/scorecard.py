@@ -37,11 +37,21 @@ class WOEScorecard(ClassifierMixin, BaseEstimator):
     ``reference_woe_`` (the reference used by ``contributions``), ``classes_``.
     """
 
-    def __init__(self, monotone: dict[str, Any] | None = None, *, max_prebins: int = 20,
-                 min_bin_size: float = 0.05, max_n_bins: int | None = None,
-                 max_pvalue: float | None = None, min_iv: float = 0.02, C: float = 1.0,
-                 base_points: float = 600.0, base_odds: float = 50.0, pdo: float = 20.0,
-                 reference: str = "mean"):
+    def __init__(
+        self,
+        monotone: dict[str, Any] | None = None,
+        *,
+        max_prebins: int = 20,
+        min_bin_size: float = 0.05,
+        max_n_bins: int | None = None,
+        max_pvalue: float | None = None,
+        min_iv: float = 0.02,
+        C: float = 1.0,
+        base_points: float = 600.0,
+        base_odds: float = 50.0,
+        pdo: float = 20.0,
+        reference: str = "mean",
+    ):
         self.monotone = monotone
         self.max_prebins = max_prebins
         self.min_bin_size = min_bin_size
@@ -71,8 +81,11 @@ class WOEScorecard(ClassifierMixin, BaseEstimator):
         frame = as_frame(X)
         self.classes_, y01 = binary_target(y)
         self.binner_ = MonotoneWOEBinner(
-            self.monotone, max_prebins=self.max_prebins, min_bin_size=self.min_bin_size,
-            max_n_bins=self.max_n_bins, max_pvalue=self.max_pvalue,
+            self.monotone,
+            max_prebins=self.max_prebins,
+            min_bin_size=self.min_bin_size,
+            max_n_bins=self.max_n_bins,
+            max_pvalue=self.max_pvalue,
         ).fit(frame, y01)
         woe = self.binner_.transform(frame)
         iv = self.binner_.iv_
@@ -99,8 +112,11 @@ class WOEScorecard(ClassifierMixin, BaseEstimator):
         ref = {}
         for c in self.features_:
             b = self.binner_.bins_[c]
-            ref[c] = float(np.dot(b.counts, b.woe) / b.counts.sum()) if self.reference == "mean" \
+            ref[c] = (
+                float(np.dot(b.counts, b.woe) / b.counts.sum())
+                if self.reference == "mean"
                 else float(b.woe.min())
+            )
         self.reference_woe_ = pd.Series(ref, dtype=float)
         self.points_ = self._points_table()
         return self

@@ -33,12 +33,17 @@ def read_csv(path: str | os.PathLike[str], *, encoding: str = "utf-8", as_text: 
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         frame = pd.read_csv(
-            p, encoding=enc, low_memory=False, skipinitialspace=False,
+            p,
+            encoding=enc,
+            low_memory=False,
+            skipinitialspace=False,
             **({"dtype": str, "keep_default_na": False, "na_filter": False} if as_text else {}),
         )
     except UnicodeDecodeError as exc:
-        raise DataError(f"{p}: not {encoding} text (byte {exc.start}); save the file as {encoding} CSV "
-                        "or pass its encoding") from exc
+        raise DataError(
+            f"{p}: not {encoding} text (byte {exc.start}); save the file as {encoding} CSV "
+            "or pass its encoding"
+        ) from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{p}: no columns to read (the file is empty or not a CSV file)") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:

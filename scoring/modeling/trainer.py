@@ -29,6 +29,7 @@ Procedure (every number here is a parameter of ``train``):
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -62,8 +63,21 @@ from .scorecard import WOEScorecard
 CANDIDATES = ("scorecard", "gbm", "blend")
 _SIMPLICITY = {name: i for i, name in enumerate(CANDIDATES)}
 BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 11), 2)
-GBM_DEFAULTS: dict[str, Any] = {"learning_rate": 0.05, "max_iter": 300, "max_leaf_nodes": 6, "max_depth": 3,
-                                "min_samples_leaf": 20, "l2_regularization": 1.0}
+GBM_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "max_iter": 400,
+    "max_leaf_nodes": 6,
+    "max_depth": 3,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+}
+# Tried on every fit, each with its number of iterations picked from the staged CV log-loss.
+GBM_GRID: tuple[dict[str, Any], ...] = (
+    {"max_leaf_nodes": 4, "l2_regularization": 1.0},
+    {"max_leaf_nodes": 8, "l2_regularization": 1.0},
+    {"max_leaf_nodes": 4, "l2_regularization": 30.0},
+    {"max_leaf_nodes": 8, "l2_regularization": 30.0},
+)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -75,8 +89,14 @@ def library_versions() -> dict[str, str]:
     import scipy
     import sklearn
 
-    return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "scipy": scipy.__version__,
+        "joblib": joblib.__version__,
+    }
 
 
 # ----------------------------------------------------------------------------- the trained model
@@ -130,27 +150,39 @@ class TrainedModel:
         X = self.prepare(frame)
         if not len(X):
             return []
-        return top_reasons(self.estimator.contributions(X), X, max_reasons=max_reasons,
-                           templates=self.reason_templates)
+        return top_reasons(
+            self.estimator.contributions(X), X, max_reasons=max_reasons, templates=self.reason_templates
+        )
 
     def predict(self, frame: pd.DataFrame, *, max_reasons: int = 4) -> pd.DataFrame:
         """One row per input row (same index): ``pd``, ``grade``, ``reasons`` (English, joined by
         "; "), ``reasons_zh`` and ``reason_codes`` (the features, joined by "; ")."""
         X = self.prepare(frame)
         if not len(X):
-            return pd.DataFrame({"pd": pd.Series(dtype=float), "grade": pd.Series(dtype=int),
-                                 "reasons": pd.Series(dtype=object), "reasons_zh": pd.Series(dtype=object),
-                                 "reason_codes": pd.Series(dtype=object)}, index=X.index)
+            return pd.DataFrame(
+                {
+                    "pd": pd.Series(dtype=float),
+                    "grade": pd.Series(dtype=int),
+                    "reasons": pd.Series(dtype=object),
+                    "reasons_zh": pd.Series(dtype=object),
+                    "reason_codes": pd.Series(dtype=object),
+                },
+                index=X.index,
+            )
         p = np.asarray(self.calibrator.predict(self.estimator.decision_function(X)), dtype=float)
-        reasons = top_reasons(self.estimator.contributions(X), X, max_reasons=max_reasons,
-                              templates=self.reason_templates)
-        return pd.DataFrame({
-            "pd": p,
-            "grade": self.master_scale.grade_for(p),
-            "reasons": ["; ".join(r.text_en for r in row) for row in reasons],
-            "reasons_zh": ["; ".join(r.text_zh for r in row) for row in reasons],
-            "reason_codes": ["; ".join(r.feature for r in row) for row in reasons],
-        }, index=X.index)
+        reasons = top_reasons(
+            self.estimator.contributions(X), X, max_reasons=max_reasons, templates=self.reason_templates
+        )
+        return pd.DataFrame(
+            {
+                "pd": p,
+                "grade": self.master_scale.grade_for(p),
+                "reasons": ["; ".join(r.text_en for r in row) for row in reasons],
+                "reasons_zh": ["; ".join(r.text_zh for r in row) for row in reasons],
+                "reason_codes": ["; ".join(r.feature for r in row) for row in reasons],
+            },
+            index=X.index,
+        )
 
 
 # ----------------------------------------------------------------------------- input validation
@@ -171,9 +203,17 @@ def _quote_list(values: Sequence[Any], limit: int = 30) -> str:
     return shown + (f" ... ({len(values)} in all)" if len(values) > limit else "")
 
 
-def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mapping[str, Any] | None,
-             date_column: str | None, id_column: str | None, exclude: Sequence[str],
-             min_rows: int, min_class_rows: int) -> _Prepared:
+def _prepare(
+    frame: pd.DataFrame,
+    target: str,
+    positive_label: Any,
+    monotone: Mapping[str, Any] | None,
+    date_column: str | None,
+    id_column: str | None,
+    exclude: Sequence[str],
+    min_rows: int,
+    min_class_rows: int,
+) -> _Prepared:
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     frame = frame.rename(columns=str)
@@ -204,15 +244,14 @@ def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Ma
         )
     key = str(positive_label).strip()
     keys = {key}
-    try:
+    with contextlib.suppress(ValueError):  # "1" also matches a target read as 1.0
         keys.add(_format_number(float(key)))
-    except ValueError:
-        pass
     matched = [k for k in found.index if k in keys]
     found_text = ", ".join(f"'{k}' ({n} rows)" for k, n in found.items())
     if not matched:
         raise DataError(
-            f"positive label '{positive_label}' not found in target column '{target}'; values found: {found_text}"
+            f"positive label '{positive_label}' not found in target column '{target}'; "
+            f"values found: {found_text}"
         )
     if len(found) == 1:
         raise DataError(
@@ -233,8 +272,12 @@ def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Ma
     features = [c for c in columns if c not in drop]
     if not features:
         raise DataError("no feature columns left after removing the target, date, id and excluded columns")
-    empty = [c for c in features if not frame[c].notna().any()
-             or (infer_kinds(frame, [c])[c] == CATEGORICAL and all(v is None for v in category_values(frame[c])))]
+    empty = [
+        c
+        for c in features
+        if not frame[c].notna().any()
+        or (infer_kinds(frame, [c])[c] == CATEGORICAL and all(v is None for v in category_values(frame[c])))
+    ]
     if empty:
         raise DataError(f"column(s) {_quote_list(empty)} are entirely empty; drop them or fill them in")
     X = frame.loc[labelled, features]
@@ -242,7 +285,9 @@ def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Ma
     directions = normalise_monotone(monotone, features)
     text_dirs = [c for c, d in directions.items() if d != 0 and kinds[c] == CATEGORICAL]
     if text_dirs:
-        raise DataError(f"monotone directions apply to numeric columns only; {_quote_list(text_dirs)} hold text")
+        raise DataError(
+            f"monotone directions apply to numeric columns only; {_quote_list(text_dirs)} hold text"
+        )
     dates = None
     if date_column:
         raw = frame.loc[labelled, date_column]
@@ -250,14 +295,12 @@ def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Ma
         bad = (raw.notna() & parsed.isna()).to_numpy()
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"column '{date_column}', row {raw.index[pos]}: '{raw.iloc[pos]}' is not a date"
-            )
+            raise DataError(f"column '{date_column}', row {raw.index[pos]}: '{raw.iloc[pos]}' is not a date")
         if parsed.isna().any():
             raise DataError(f"date column '{date_column}' has {int(parsed.isna().sum())} empty value(s)")
         dates = parsed
     notes = {
-        "rows": int(len(frame)),
+        "rows": len(frame),
         "labelled_rows": n,
         "unlabelled_rows_dropped": int((~labelled).sum()),
         "events": events,
@@ -273,14 +316,28 @@ def _prepare(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Ma
 # ----------------------------------------------------------------------------- cross-validation
 
 
-def _cross_select(per_fold: np.ndarray, folds: list[np.ndarray], better: Callable[[np.ndarray], int]
-                  ) -> tuple[list[int], int]:
+def _cross_select(
+    per_fold: np.ndarray, folds: list[np.ndarray], better: Callable[[np.ndarray], int]
+) -> tuple[list[int], int]:
     """per_fold[k, c]: score of choice c on fold k. For each fold, the choice that is best on the
     other folds (row-weighted); and the choice best on all folds."""
     sizes = np.array([len(f) for f in folds], dtype=float)
     total = (per_fold * sizes[:, None]).sum(axis=0)
     chosen = [better((total - per_fold[k] * sizes[k]) / (sizes.sum() - sizes[k])) for k in range(len(folds))]
     return chosen, better(total / sizes.sum())
+
+
+def _stage_log_loss(stages: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Log-loss of each row of log-odds ``stages`` (iterations x rows) against 0/1 ``y``."""
+    # log(1 + exp(-z)) for events, log(1 + exp(z)) for non-events, computed stably
+    signed = np.where(y[None, :] == 1, -stages, stages)
+    return np.logaddexp(0.0, signed).mean(axis=1)
+
+
+def _blend_loss(metric: str, y: np.ndarray, logits: np.ndarray) -> float:
+    if metric == "auc":
+        return -M.auc(y, logits)
+    return float(_stage_log_loss(logits[None, :], y)[0])
 
 
 @dataclass
@@ -295,9 +352,22 @@ class _CoreResult:
     fitted: dict[str, Any]
 
 
-def _fit_core(X: pd.DataFrame, y: np.ndarray, monotone: dict[str, int], *, candidates: Sequence[str],
-              n_splits: int, random_state: int, tie_tolerance: float, scorecard_params: dict[str, Any],
-              gbm_params: dict[str, Any], refit_all: bool, log: Callable[[str], None]) -> _CoreResult:
+def _fit_core(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    monotone: dict[str, int],
+    *,
+    candidates: Sequence[str],
+    n_splits: int,
+    random_state: int,
+    tie_tolerance: float,
+    scorecard_params: dict[str, Any],
+    gbm_params: dict[str, Any],
+    gbm_grid: Sequence[Mapping[str, Any]] | None,
+    blend_metric: str,
+    refit_all: bool,
+    log: Callable[[str], None],
+) -> _CoreResult:
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     folds = list(splitter.split(np.zeros(len(y)), y))
     test_folds = [te for _, te in folds]
@@ -305,7 +375,7 @@ def _fit_core(X: pd.DataFrame, y: np.ndarray, monotone: dict[str, int], *, candi
     need_gbm = "gbm" in candidates or "blend" in candidates
     oof: dict[str, np.ndarray] = {}
     timings: dict[str, float] = {}
-    gbm_iter = None
+    gbm_choice: dict[str, Any] | None = None
     if need_sc:
         t0 = time.perf_counter()
         oof_sc = np.empty(len(y))
@@ -317,31 +387,42 @@ def _fit_core(X: pd.DataFrame, y: np.ndarray, monotone: dict[str, int], *, candi
         timings["scorecard"] = time.perf_counter() - t0
     if need_gbm:
         t0 = time.perf_counter()
-        stages: list[np.ndarray] = []
-        for k, (tr, te) in enumerate(folds):
-            g = MonotoneGBM(monotone or None, random_state=random_state, **gbm_params).fit(X.iloc[tr], y[tr])
-            stages.append(np.vstack(list(g.staged_decision_function(X.iloc[te]))))
-            log(f"  gbm fold {k + 1}/{n_splits}")
-        # per-fold log-loss of every stage; iterations cross-selected so OOF stays honest
-        losses = np.array([
-            -np.mean(y[te] * np.log(np.clip(_sigmoid(s), 1e-12, 1)) + (1 - y[te])
-                     * np.log(np.clip(1 - _sigmoid(s), 1e-12, 1)), axis=1)
-            for s, te in zip(stages, test_folds, strict=True)
-        ])
-        per_fold_iter, best_iter = _cross_select(losses, test_folds, lambda v: int(np.argmin(v)))
+        grid = [{**gbm_params, **g} for g in (gbm_grid or [{}])]
+        max_iter = max(int(g["max_iter"]) for g in grid)
+        # losses[k, c * max_iter + i]: log-loss on fold k of config c after i + 1 iterations
+        losses = np.full((n_splits, len(grid) * max_iter), np.inf)
+        stages: list[list[np.ndarray]] = [[] for _ in folds]
+        for c, params in enumerate(grid):
+            for k, (tr, te) in enumerate(folds):
+                g = MonotoneGBM(monotone or None, random_state=random_state, **params).fit(X.iloc[tr], y[tr])
+                st = np.vstack(list(g.staged_decision_function(X.iloc[te])))
+                stages[k].append(st)
+                losses[k, c * max_iter : c * max_iter + len(st)] = _stage_log_loss(st, y[te])
+            log(f"  gbm config {c + 1}/{len(grid)} done")
+        # configuration and iterations are cross-selected so the OOF figures stay honest
+        per_fold, best = _cross_select(losses, test_folds, lambda v: int(np.argmin(v)))
         oof_gbm = np.empty(len(y))
         for k, te in enumerate(test_folds):
-            oof_gbm[te] = stages[k][per_fold_iter[k]]
+            c, i = divmod(per_fold[k], max_iter)
+            oof_gbm[te] = stages[k][c][i]
         oof["gbm"] = oof_gbm
-        gbm_iter = best_iter + 1
+        best_c, best_i = divmod(best, max_iter)
+        gbm_choice = {**grid[best_c], "max_iter": best_i + 1}
         timings["gbm"] = time.perf_counter() - t0
     blend_weight = None
     if "blend" in candidates:
-        per_fold_auc = np.array([
-            [M.auc(y[te], w * oof["scorecard"][te] + (1 - w) * oof["gbm"][te]) for w in BLEND_WEIGHTS]
-            for te in test_folds
-        ])
-        per_fold_w, best_w = _cross_select(per_fold_auc, test_folds, lambda v: int(np.argmax(np.round(v, 6))))
+        per_fold_loss = np.array(
+            [
+                [
+                    _blend_loss(blend_metric, y[te], w * oof["scorecard"][te] + (1 - w) * oof["gbm"][te])
+                    for w in BLEND_WEIGHTS
+                ]
+                for te in test_folds
+            ]
+        )
+        per_fold_w, best_w = _cross_select(
+            per_fold_loss, test_folds, lambda v: int(np.argmin(np.round(v, 6)))
+        )
         oof_blend = np.empty(len(y))
         for k, te in enumerate(test_folds):
             w = BLEND_WEIGHTS[per_fold_w[k]]
@@ -354,55 +435,85 @@ def _fit_core(X: pd.DataFrame, y: np.ndarray, monotone: dict[str, int], *, candi
     for name in candidates:
         fold_auc = [M.auc(y[te], oof[name][te]) for te in test_folds]
         raw = M.summary(y, _sigmoid(oof[name]))
-        results[name] = {"cv_auc": float(np.mean(fold_auc)), "cv_auc_std": float(np.std(fold_auc)),
-                         "fold_auc": [float(a) for a in fold_auc],
-                         "oof_raw": raw}
+        results[name] = {
+            "cv_auc": float(np.mean(fold_auc)),
+            "cv_auc_std": float(np.std(fold_auc)),
+            "fold_auc": [float(a) for a in fold_auc],
+            "oof_raw": raw,
+        }
         if name in timings:
             results[name]["cv_seconds"] = timings[name]
-    results_gbm = results.get("gbm")
-    if results_gbm is not None:
-        results_gbm["n_iter"] = gbm_iter
+    if gbm_choice is not None:
+        for name in ("gbm", "blend"):
+            if name in results:
+                results[name]["n_iter"] = gbm_choice["max_iter"]
+                results[name]["gbm_params"] = dict(gbm_choice)
     if "blend" in results:
         results["blend"]["scorecard_weight"] = blend_weight
-        results["blend"]["gbm_n_iter"] = gbm_iter
 
     best_auc = max(r["cv_auc"] for r in results.values())
     tied = [n for n in candidates if results[n]["cv_auc"] >= best_auc - tie_tolerance]
     for name in tied:
         calibrated[name] = select_calibrator(oof[name], y, random_state=random_state)
         results[name]["cv_calibrated"] = M.summary(y, calibrated[name][2])
-    champion = min(tied, key=lambda n: (round(results[n]["cv_calibrated"]["calibration_error"], 4),
-                                        _SIMPLICITY.get(n, 99)))
+    champion = min(
+        tied,
+        key=lambda n: (round(results[n]["cv_calibrated"]["calibration_error"], 4), _SIMPLICITY.get(n, 99)),
+    )
     calibrator, cal_report, cv_pd = calibrated[champion]
 
     fitted: dict[str, Any] = {}
     if need_sc and (refit_all or champion in ("scorecard", "blend")):
         fitted["scorecard"] = WOEScorecard(monotone or None, **scorecard_params).fit(X, y)
     if need_gbm and (refit_all or champion in ("gbm", "blend")):
-        params = {**gbm_params, "max_iter": gbm_iter}
-        fitted["gbm"] = MonotoneGBM(monotone or None, random_state=random_state, **params).fit(X, y)
+        assert gbm_choice is not None
+        fitted["gbm"] = MonotoneGBM(monotone or None, random_state=random_state, **gbm_choice).fit(X, y)
     if "blend" in candidates and (refit_all or champion == "blend"):
         assert blend_weight is not None
         fitted["blend"] = LogitBlend.from_fitted(
             [("scorecard", fitted["scorecard"]), ("gbm", fitted["gbm"])],
-            [blend_weight, 1.0 - blend_weight], classes=np.array([0, 1]),
+            [blend_weight, 1.0 - blend_weight],
+            classes=np.array([0, 1]),
         )
-    return _CoreResult(estimator=fitted[champion], calibrator=calibrator, champion=champion,
-                       candidates=results, calibration=cal_report, cv_metrics=M.summary(y, cv_pd),
-                       oof_pd=cv_pd, fitted=fitted)
+    return _CoreResult(
+        estimator=fitted[champion],
+        calibrator=calibrator,
+        champion=champion,
+        candidates=results,
+        calibration=cal_report,
+        cv_metrics=M.summary(y, cv_pd),
+        oof_pd=cv_pd,
+        fitted=fitted,
+    )
 
 
 # ----------------------------------------------------------------------------- entry point
 
 
-def train(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mapping[str, Any] | None = None,
-          *, date_column: str | None = None, id_column: str | None = None, exclude: Sequence[str] = (),
-          candidates: Sequence[str] = CANDIDATES, n_splits: int = 5, random_state: int = 0,
-          tie_tolerance: float = 0.005, oot_fraction: float = 0.2, min_rows: int = 50,
-          min_class_rows: int = 10, master_scale: MasterScale | None = None,
-          scorecard_params: Mapping[str, Any] | None = None, gbm_params: Mapping[str, Any] | None = None,
-          reason_templates: Mapping[str, tuple[str, str]] | None = None,
-          log: Callable[[str], None] | None = None) -> TrainedModel:
+def train(
+    frame: pd.DataFrame,
+    target: str,
+    positive_label: Any,
+    monotone: Mapping[str, Any] | None = None,
+    *,
+    date_column: str | None = None,
+    id_column: str | None = None,
+    exclude: Sequence[str] = (),
+    candidates: Sequence[str] = CANDIDATES,
+    n_splits: int = 5,
+    random_state: int = 0,
+    tie_tolerance: float = 0.005,
+    oot_fraction: float = 0.2,
+    min_rows: int = 50,
+    min_class_rows: int = 10,
+    master_scale: MasterScale | None = None,
+    scorecard_params: Mapping[str, Any] | None = None,
+    gbm_params: Mapping[str, Any] | None = None,
+    gbm_grid: Sequence[Mapping[str, Any]] | None = GBM_GRID,
+    blend_metric: str = "log_loss",
+    reason_templates: Mapping[str, tuple[str, str]] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainedModel:
     """Fit, cross-validate and calibrate a PD model for ``target == positive_label``.
 
     ``monotone`` maps numeric feature -> +1 (risk rises with the value) / -1 (falls) / 0; the
@@ -415,15 +526,25 @@ def train(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mappi
         raise ValueError(f"candidates must be a non-empty subset of {CANDIDATES}, got {list(candidates)}")
     if n_splits < 2:
         raise ValueError("n_splits must be at least 2")
+    if blend_metric not in ("auc", "log_loss"):
+        raise ValueError(f"blend_metric must be 'auc' or 'log_loss', got {blend_metric!r}")
     emit = log or (lambda _msg: None)
-    prep = _prepare(frame, target, positive_label, monotone, date_column, id_column, exclude,
-                    min_rows, min_class_rows)
+    prep = _prepare(
+        frame, target, positive_label, monotone, date_column, id_column, exclude, min_rows, min_class_rows
+    )
     scale = master_scale or MasterScale()
     sc_params = dict(scorecard_params or {})
     gb_params = {**GBM_DEFAULTS, **(gbm_params or {})}
     core_kwargs: dict[str, Any] = {
-        "candidates": list(candidates), "n_splits": n_splits, "random_state": random_state,
-        "tie_tolerance": tie_tolerance, "scorecard_params": sc_params, "gbm_params": gb_params, "log": emit,
+        "candidates": list(candidates),
+        "n_splits": n_splits,
+        "random_state": random_state,
+        "tie_tolerance": tie_tolerance,
+        "scorecard_params": sc_params,
+        "gbm_params": gb_params,
+        "gbm_grid": gbm_grid,
+        "blend_metric": blend_metric,
+        "log": emit,
     }
     emit(f"cross-validating {', '.join(candidates)} on {len(prep.y)} rows ({n_splits} folds)")
     core = _fit_core(prep.X, prep.y, prep.monotone, refit_all=False, **core_kwargs)
@@ -435,8 +556,10 @@ def train(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mappi
         "monotone": prep.monotone,
         "candidates": core.candidates,
         "champion": core.champion,
-        "selection_rule": (f"highest mean {n_splits}-fold CV AUC; candidates within {tie_tolerance} AUC "
-                           "tie and the lowest calibrated CV calibration error wins, then the simpler model"),
+        "selection_rule": (
+            f"highest mean {n_splits}-fold CV AUC; candidates within {tie_tolerance} AUC "
+            "tie and the lowest calibrated CV calibration error wins, then the simpler model"
+        ),
         "calibration": core.calibration,
         "cv": core.cv_metrics,
         "grade_table": grade_tab.to_dict(orient="records"),
@@ -447,7 +570,9 @@ def train(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mappi
         report["scorecard_points"] = champion_est.points_.to_dict(orient="records")
     sc = core.fitted.get("scorecard")
     if sc is not None:
-        report["information_value"] = {k: float(v) for k, v in sc.binner_.iv_.sort_values(ascending=False).items()}
+        report["information_value"] = {
+            k: float(v) for k, v in sc.binner_.iv_.sort_values(ascending=False).items()
+        }
 
     window = None
     oot: dict[str, Any] | None = None
@@ -457,24 +582,43 @@ def train(frame: pd.DataFrame, target: str, positive_label: Any, monotone: Mappi
         report["out_of_time"] = oot
     report["training_window"] = window
     report["fit_seconds"] = time.perf_counter() - started
-    metrics = {"cv": core.cv_metrics, "champion": core.champion,
-               "candidates": {n: {"cv_auc": r["cv_auc"], "cv_auc_std": r["cv_auc_std"]}
-                              for n, r in core.candidates.items()},
-               "calibration_method": core.calibration["method"]}
+    metrics = {
+        "cv": core.cv_metrics,
+        "champion": core.champion,
+        "candidates": {
+            n: {"cv_auc": r["cv_auc"], "cv_auc_std": r["cv_auc_std"]} for n, r in core.candidates.items()
+        },
+        "calibration_method": core.calibration["method"],
+    }
     if oot is not None and "metrics" in oot:
         metrics["oot"] = oot["metrics"]
     return TrainedModel(
-        estimator=champion_est, calibrator=core.calibrator, champion=core.champion,
-        features=list(prep.X.columns), feature_kinds=dict(prep.kinds), target=target,
-        positive_label=positive_label, metrics=metrics, report=report, master_scale=scale,
-        training_window=window, date_column=date_column, id_column=id_column,
+        estimator=champion_est,
+        calibrator=core.calibrator,
+        champion=core.champion,
+        features=list(prep.X.columns),
+        feature_kinds=dict(prep.kinds),
+        target=target,
+        positive_label=positive_label,
+        metrics=metrics,
+        report=report,
+        master_scale=scale,
+        training_window=window,
+        date_column=date_column,
+        id_column=id_column,
         reason_templates=dict(reason_templates or {}),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), versions=library_versions(),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        versions=library_versions(),
     )
 
 
-def _out_of_time(prep: _Prepared, oot_fraction: float, min_class_rows: int, core_kwargs: dict[str, Any],
-                 emit: Callable[[str], None]) -> dict[str, Any]:
+def _out_of_time(
+    prep: _Prepared,
+    oot_fraction: float,
+    min_class_rows: int,
+    core_kwargs: dict[str, Any],
+    emit: Callable[[str], None],
+) -> dict[str, Any]:
     assert prep.dates is not None
     if not 0 < oot_fraction < 1:
         raise ValueError("oot_fraction must be between 0 and 1")
@@ -483,12 +627,17 @@ def _out_of_time(prep: _Prepared, oot_fraction: float, min_class_rows: int, core
     cut_date = pd.Timestamp(int(cut))
     before = dates < np.datetime64(cut_date.to_datetime64())
     y_in, y_out = prep.y[before], prep.y[~before]
-    info: dict[str, Any] = {"cut": cut_date.date().isoformat(), "rows_before": int(before.sum()),
-                            "rows_after": int((~before).sum())}
+    info: dict[str, Any] = {
+        "cut": cut_date.date().isoformat(),
+        "rows_before": int(before.sum()),
+        "rows_after": int((~before).sum()),
+    }
     for part, yy in (("before", y_in), ("after", y_out)):
         if yy.sum() < min_class_rows or len(yy) - yy.sum() < min_class_rows:
-            info["skipped"] = (f"the {part}-cut part has {int(yy.sum())} events and {int(len(yy) - yy.sum())} "
-                               f"non-events; at least {min_class_rows} of each are needed")
+            info["skipped"] = (
+                f"the {part}-cut part has {int(yy.sum())} events and {int(len(yy) - yy.sum())} "
+                f"non-events; at least {min_class_rows} of each are needed"
+            )
             return info
     emit(f"out-of-time check: training on rows before {info['cut']}")
     core = _fit_core(prep.X[before], y_in, prep.monotone, refit_all=True, **core_kwargs)

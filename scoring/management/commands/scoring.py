@@ -48,12 +48,24 @@ class Command(BaseCommand):
         fit.add_argument("--target", required=True, help="column holding the outcome")
         fit.add_argument("--positive-label", required=True, help="target value meaning default (e.g. bad, 1)")
         fit.add_argument("--out", required=True, type=Path, help="model file to write (model.bin)")
-        fit.add_argument("--date-column", help="observation date: enables an out-of-time check; not a feature")
+        fit.add_argument(
+            "--date-column", help="observation date: enables an out-of-time check; not a feature"
+        )
         fit.add_argument("--id-column", help="row identifier; not a feature")
-        fit.add_argument("--exclude", action="append", default=[], metavar="COLUMN",
-                         help="column to leave out of the features (repeatable)")
-        fit.add_argument("--monotone", action="append", default=[], metavar="COLUMN=+1|-1",
-                         help="risk rises (+1) or falls (-1) with this numeric column (repeatable)")
+        fit.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            metavar="COLUMN",
+            help="column to leave out of the features (repeatable)",
+        )
+        fit.add_argument(
+            "--monotone",
+            action="append",
+            default=[],
+            metavar="COLUMN=+1|-1",
+            help="risk rises (+1) or falls (-1) with this numeric column (repeatable)",
+        )
         fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
         fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         fit.add_argument("--encoding", default="utf-8", help="CSV encoding (default utf-8)")
@@ -64,7 +76,9 @@ class Command(BaseCommand):
         pred.add_argument("--out", required=True, type=Path, help="scored CSV file to write")
         pred.add_argument("--max-reasons", type=int, default=4, help="reasons per row, 1-10 (default 4)")
         pred.add_argument("--expected-sha256", help="refuse the model unless its payload has this SHA-256")
-        pred.add_argument("--encoding", default="utf-8", help="CSV encoding of input and output (default utf-8)")
+        pred.add_argument(
+            "--encoding", default="utf-8", help="CSV encoding of input and output (default utf-8)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -84,9 +98,15 @@ class Command(BaseCommand):
         frame = read_csv(o["data"], encoding=o["encoding"])
         verbose = o.get("verbosity", 1) >= 2
         model = train(
-            frame, o["target"], o["positive_label"], _parse_monotone(o["monotone"]),
-            date_column=o["date_column"], id_column=o["id_column"], exclude=o["exclude"],
-            n_splits=o["folds"], random_state=o["seed"],
+            frame,
+            o["target"],
+            o["positive_label"],
+            _parse_monotone(o["monotone"]),
+            date_column=o["date_column"],
+            id_column=o["id_column"],
+            exclude=o["exclude"],
+            n_splits=o["folds"],
+            random_state=o["seed"],
             log=(lambda msg: self.stdout.write(msg)) if verbose else None,
         )
         self._print_fit(model)
@@ -100,10 +120,16 @@ class Command(BaseCommand):
         r = model.report
         d = r["data"]
         w = self.stdout.write
-        w(f"Trained on {d['labelled_rows']} rows ({d['events']} with {model.target} = '{model.positive_label}', "
-          f"{d['event_rate']:.1%}), {len(model.features)} features"
-          + (f"; {d['unlabelled_rows_dropped']} rows without a target value skipped"
-             if d["unlabelled_rows_dropped"] else ""))
+        w(
+            f"Trained on {d['labelled_rows']} rows ({d['events']} with {model.target} = "
+            f"'{model.positive_label}', "
+            f"{d['event_rate']:.1%}), {len(model.features)} features"
+            + (
+                f"; {d['unlabelled_rows_dropped']} rows without a target value skipped"
+                if d["unlabelled_rows_dropped"]
+                else ""
+            )
+        )
         if model.training_window:
             w(f"Training window: {model.training_window[0]} .. {model.training_window[1]}")
         w("Candidates (cross-validated AUC, mean +- sd over folds):")
@@ -114,19 +140,30 @@ class Command(BaseCommand):
             if "scorecard_weight" in c:
                 extra.append(f"scorecard weight {c['scorecard_weight']:.1f}")
             mark = "  <- champion" if name == model.champion else ""
-            w(f"  {name:<10} {c['cv_auc']:.4f} +- {c['cv_auc_std']:.4f}"
-              + (f"  ({', '.join(extra)})" if extra else "") + mark)
+            w(
+                f"  {name:<10} {c['cv_auc']:.4f} +- {c['cv_auc_std']:.4f}"
+                + (f"  ({', '.join(extra)})" if extra else "")
+                + mark
+            )
         cv = r["cv"]
-        w(f"Champion: {model.champion}; calibration: {r['calibration']['method']} "
-          f"(chosen by cross-validated Brier)")
-        w(f"Cross-validated metrics of the calibrated champion: AUC {cv['auc']:.4f}  Gini {cv['gini']:.4f}  "
-          f"KS {cv['ks']:.4f}  Brier {cv['brier']:.4f}  calibration error {cv['calibration_error']:.4f}")
+        w(
+            f"Champion: {model.champion}; calibration: {r['calibration']['method']} "
+            f"(chosen by cross-validated Brier)"
+        )
+        w(
+            "Cross-validated metrics of the calibrated champion: "
+            f"AUC {cv['auc']:.4f}  Gini {cv['gini']:.4f}  "
+            f"KS {cv['ks']:.4f}  Brier {cv['brier']:.4f}  calibration error {cv['calibration_error']:.4f}"
+        )
         oot = r.get("out_of_time")
         if oot:
             if "metrics" in oot:
                 m = oot["metrics"]
-                w(f"Out-of-time (trained before {oot['cut']}, {oot['rows_after']} later rows): AUC {m['auc']:.4f}  "
-                  f"KS {m['ks']:.4f}  Brier {m['brier']:.4f}  calibration error {m['calibration_error']:.4f}")
+                w(
+                    f"Out-of-time (trained before {oot['cut']}, {oot['rows_after']} later rows): "
+                    f"AUC {m['auc']:.4f}  KS {m['ks']:.4f}  Brier {m['brier']:.4f}  "
+                    f"calibration error {m['calibration_error']:.4f}"
+                )
             else:
                 w(f"Out-of-time check skipped: {oot.get('skipped')}")
         w("Per grade (cross-validated PD, default master scale: grade 10 = PD >= 50%):")
@@ -152,8 +189,10 @@ class Command(BaseCommand):
         original = read_csv(o["data"], encoding=o["encoding"], as_text=True)
         clash = [c for c in OUTPUT_COLUMNS if c in original.columns]
         if clash:
-            raise CommandError(f"{o['data']}: already has column(s) {', '.join(clash)}, which the scored file "
-                               "adds; rename them")
+            raise CommandError(
+                f"{o['data']}: already has column(s) {', '.join(clash)}, which the scored file "
+                "adds; rename them"
+            )
         scored = model.predict(frame, max_reasons=o["max_reasons"])
         result = original.copy()
         result["pd"] = scored["pd"].to_numpy()
@@ -162,4 +201,6 @@ class Command(BaseCommand):
         result["reasons_zh"] = scored["reasons_zh"].to_numpy()
         text = result.to_csv(index=False, float_format="%.6f")
         model_io.write_atomic(out, lambda fh: fh.write(text.encode(o["encoding"])))
-        self.stdout.write(self.style.SUCCESS(f"Scored {len(result)} rows with the {model.champion} model -> {out}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Scored {len(result)} rows with the {model.champion} model -> {out}")
+        )
