@@ -115,7 +115,7 @@ class TrainedModel:
     calibrator: Any
     champion: str
     features: list[str]
-    feature_kinds: dict[str, str]
+    feature_kinds: dict[str, str]  # "numeric" or "categorical", enforced at predict time
     target: str
     positive_label: Any
     metrics: dict[str, Any]
@@ -127,6 +127,7 @@ class TrainedModel:
     reason_templates: dict[str, tuple[str, str]] = field(default_factory=dict)
     created_at: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    feature_dtypes: dict[str, str] = field(default_factory=dict)  # pandas dtypes seen in training
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's feature columns, numeric ones converted to float; clear errors otherwise."""
@@ -609,6 +610,7 @@ def train(
         reason_templates=dict(reason_templates or {}),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         versions=library_versions(),
+        feature_dtypes={c: str(prep.X[c].dtype) for c in prep.X.columns},
     )
 
 
