@@ -391,7 +391,8 @@ def _fit_core(
         grid = [{**gbm_params, **g} for g in (gbm_grid or [{}])]
         max_iter = max(int(g["max_iter"]) for g in grid)
         # losses[k, c * max_iter + i]: log-loss on fold k of config c after i + 1 iterations
-        losses = np.full((n_splits, len(grid) * max_iter), np.inf)
+        # (configs with fewer iterations pad with a large finite loss: inf - inf would give NaN)
+        losses = np.full((n_splits, len(grid) * max_iter), 1e6)
         stages: list[list[np.ndarray]] = [[] for _ in folds]
         for c, params in enumerate(grid):
             for k, (tr, te) in enumerate(folds):
@@ -533,6 +534,11 @@ def train(
     prep = _prepare(
         frame, target, positive_label, monotone, date_column, id_column, exclude, min_rows, min_class_rows
     )
+    smallest_class = int(min(prep.y.sum(), len(prep.y) - prep.y.sum()))
+    if n_splits > smallest_class:
+        raise DataError(
+            f"{n_splits} folds need at least {n_splits} rows of each class; the smaller has {smallest_class}"
+        )
     scale = master_scale or MasterScale()
     sc_params = dict(scorecard_params or {})
     gb_params = {**GBM_DEFAULTS, **(gbm_params or {})}
@@ -579,7 +585,7 @@ def train(
     oot: dict[str, Any] | None = None
     if prep.dates is not None:
         window = (prep.dates.min().date().isoformat(), prep.dates.max().date().isoformat())
-        oot = _out_of_time(prep, oot_fraction, min_class_rows, core_kwargs, emit)
+        oot = _out_of_time(prep, oot_fraction, max(min_class_rows, n_splits), core_kwargs, emit)
         report["out_of_time"] = oot
     report["training_window"] = window
     report["fit_seconds"] = time.perf_counter() - started
