@@ -10,7 +10,7 @@ import pytest
 from scoring.modeling import io as model_io
 from scoring.modeling import metrics as M
 from scoring.modeling.binning import MonotoneWOEBinner
-from scoring.modeling.calibration import select_calibrator
+from scoring.modeling.calibration import PD_CAP, PD_FLOOR, CenteredIsotonicCalibrator, select_calibrator
 from scoring.modeling.gbm import MonotoneGBM
 from scoring.modeling.masterscale import DEFAULT_UPPER_BOUNDS, MasterScale
 from scoring.modeling.reasons import GENERIC_TEMPLATE, reason_texts, top_reasons
@@ -236,6 +236,18 @@ def test_calibrator_recovers_known_pds_per_decile() -> None:
         seen = M.calibration_bins(y[test_idx], p, n_bins=10)
         se = np.sqrt(seen["predicted"] * (1 - seen["predicted"]) / seen["count"])
         assert (np.abs(seen["observed"] - seen["predicted"]) < 3 * se + 0.002).all(), (method, seen)
+
+
+def test_isotonic_calibration_keeps_the_ranking_and_small_data_keeps_sigmoid() -> None:
+    rng = np.random.default_rng(8)
+    s = rng.normal(-1, 1, 600)
+    y = (rng.random(600) < sigmoid(s)).astype(int)
+    grid = np.linspace(s.min() - 3, s.max() + 3, 3000)
+    p = CenteredIsotonicCalibrator().fit(s, y).predict(grid)
+    inside = (p[:-1] > PD_FLOOR) & (p[1:] < PD_CAP)
+    assert (np.diff(p)[inside] > 0).all()  # no ties: calibration cannot lower the AUC
+    _, report, _ = select_calibrator(s, y)
+    assert report["method"] == "sigmoid"  # isotonic does not beat it by more than one standard error
 
 
 def test_trained_model_is_calibrated_on_fresh_data() -> None:
