@@ -153,9 +153,8 @@ class PaymentQuerySet(TenantQuerySet["Payment"]):
             .annotate(total=Sum("amount")).values("total"),
             output_field=MONEY,
         )
-        return self.annotate(
-            unapplied_amount=Round(F("amount") - Coalesce(applied, Value(ZERO), output_field=MONEY), 2, output_field=MONEY)
-        )
+        unapplied = F("amount") - Coalesce(applied, Value(ZERO), output_field=MONEY)
+        return self.annotate(unapplied_amount=Round(unapplied, 2, output_field=MONEY))
 
 
 class Payment(TenantOwned):

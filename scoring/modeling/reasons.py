@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 # Full-width brackets are the correct punctuation in Chinese text.
-GENERIC_TEMPLATE = ("Value of {feature} ({value}) raises risk", "{feature}（{value}）增加风险")  # noqa: RUF001
+GENERIC_TEMPLATE = ("Value of {feature} ({value}) raises risk", "{feature}（{value}）增加风险")
 MISSING_VALUE = ("missing", "缺失")
 
 REASON_TEMPLATES: dict[str, tuple[str, str]] = {}

@@ -201,7 +201,7 @@ def test_trained_model_reasons_and_texts(trained: TrainedModel, credit: pd.DataF
     assert [r.contribution for r in reasons] == sorted((r.contribution for r in reasons), reverse=True)
     first = reasons[0]
     assert out.loc[worst, "reasons"].startswith(f"Value of {first.feature} (")
-    assert out.loc[worst, "reasons_zh"].startswith(f"{first.feature}（")  # noqa: RUF001
+    assert out.loc[worst, "reasons_zh"].startswith(f"{first.feature}（")
     # named templates override the generic fallback; the table is per model and extensible
     trained.reason_templates["days_late"] = ("Paid {value} days late on average", "平均逾期{value}天")
     try:
