@@ -98,3 +98,4 @@ def admin_client_for(client: Any, member: Callable[..., Any]) -> Callable[[Any],
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
