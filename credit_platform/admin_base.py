@@ -17,7 +17,15 @@ from .roles import Cap
 from .tenancy import TenantOwned
 
 
+@admin.display(description="Currency", ordering="currency")
+def currency_code(obj: Any) -> str:
+    return obj.currency
+
+
 class TenantAdmin(admin.ModelAdmin):
+    """Filters list only values the organization uses (its 3 currencies, not ISO 4217's 180) and
+    currencies show as codes."""
+
     view_capability: str = Cap.VIEW
     change_capability: str | None = None
     delete_capability: str | None = None
@@ -27,6 +35,20 @@ class TenantAdmin(admin.ModelAdmin):
         qs: Any = super().get_queryset(request)
         org = getattr(request, "organization", None)
         return qs.for_organization(org) if org is not None else qs.none()
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        out: list[Any] = []
+        for spec in super().get_list_filter(request):
+            if spec == "currency":
+                out.append(("currency", admin.AllValuesFieldListFilter))
+            elif spec in ("country", "sector", "customer", "group"):
+                out.append((spec, admin.RelatedOnlyFieldListFilter))
+            else:
+                out.append(spec)
+        return out
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [currency_code if f == "currency" else f for f in super().get_list_display(request)]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)

@@ -35,12 +35,31 @@ class OrderAdmin(TenantAdmin):
     date_hierarchy = "order_date"
 
 
+class InvoiceStateFilter(admin.SimpleListFilter):
+    """Open / overdue / settled, from the derived open balance (annotated by get_queryset)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Open"), ("overdue", "Overdue"), ("settled", "Settled")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "open":
+            return queryset.filter(open_amount__gt=0)
+        if self.value() == "overdue":
+            return queryset.filter(open_amount__gt=0, due_date__lt=timezone.localdate())
+        if self.value() == "settled":
+            return queryset.filter(open_amount__lte=0)
+        return queryset
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(TenantAdmin):
     change_capability = Cap.RECEIVABLES_EDIT
     list_display = ["number", "customer", "issue_date", "due_date", "amount", "currency", "open_amount",
                     "days_past_due"]
-    list_filter = ["currency", "due_date"]
+    list_filter = [InvoiceStateFilter, "currency", "due_date"]
     search_fields = ["number", "customer__legal_name", "customer__external_id"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer", "order"]

@@ -131,3 +131,25 @@ def test_auditor_cannot_import(client, org, member, tmp_path):
         response = client.post(reverse("import-list"), {"kind": "customers", "file": fh, "encoding": "utf-8"})
     assert response.status_code == 403
     assert not Customer.objects.exists()
+
+
+def test_admin_invoice_state_filter_and_used_currencies_only(client, org, member):
+    import datetime as dt
+    from decimal import Decimal
+
+    from receivables.models import Allocation
+    from tests.factories import PaymentFactory
+
+    customer = CustomerFactory(organization=org)
+    InvoiceFactory(customer=customer, number="OPEN-1", issue_date=dt.date(2020, 1, 1))
+    paid = InvoiceFactory(customer=customer, number="PAID-1", issue_date=dt.date(2020, 1, 1))
+    payment = PaymentFactory(customer=customer, amount=Decimal("100.00"))
+    Allocation.objects.create(organization=org, invoice=paid, payment=payment, amount=Decimal("100.00"),
+                              allocated_on=payment.received_on)
+    client.force_login(member(org, Role.FINANCE_APPROVER))
+    url = reverse("admin:receivables_invoice_changelist")
+    overdue = client.get(url, {"state": "overdue"}).content.decode()
+    assert "OPEN-1" in overdue and "PAID-1" not in overdue
+    settled = client.get(url, {"state": "settled"}).content.decode()
+    assert "PAID-1" in settled and "OPEN-1" not in settled
+    assert "USD" not in client.get(url).content.decode()  # only currencies in use are offered
