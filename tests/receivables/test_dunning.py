@@ -247,7 +247,8 @@ def test_final_notice_puts_active_customer_on_hold_and_tasks_go_to_the_collector
     dunning_run(organization=org, run_date=D(2026, 3, 3))  # +30: final notice and credit hold
     c.refresh_from_db()
     assert c.status == Customer.Status.ON_HOLD
-    assert AuditEntry.objects.filter(action="customer.status_changed", object_id=str(c.pk)).count() == 1
+    hold_entries = [e.after for e in AuditEntry.objects.filter(action="dunning.actions") if e.after["credit_holds"]]
+    assert [e["credit_holds"] for e in hold_entries] == [[c.pk]]
     call = CollectionTask.objects.get(kind="call")
     assert call.assigned_to == collector and call.title == "Second reminder: 1 invoice(s)"
     dunning_run(organization=org, run_date=D(2026, 4, 2))  # +60: hand-over, for the managers' queue
