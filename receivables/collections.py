@@ -247,7 +247,7 @@ def payment_behaviour(organization: Organization, as_of: dt.date, customer_ids: 
         JOIN (SELECT invoice_id, max(allocated_on) AS settled_on, sum(amount) AS paid
               FROM {Allocation._meta.db_table} WHERE organization_id = %s AND allocated_on <= %s
               GROUP BY invoice_id) s ON s.invoice_id = i.id
-        WHERE i.organization_id = %s AND s.paid >= i.amount AND s.settled_on > %s AND s.settled_on <= %s
+        WHERE i.organization_id = %s AND s.paid >= i.amount - 0.005 AND s.settled_on > %s AND s.settled_on <= %s
               {where_ids}
         GROUP BY i.customer_id
     """  # noqa: S608

@@ -89,7 +89,7 @@ def balances_at(organization: Organization, as_of: dt.date, segment_by: str, fx:
         JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {Allocation._meta.db_table}
                    WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
-        WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount > coalesce(a.paid, 0)
+        WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount - coalesce(a.paid, 0) >= 0.005
         GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - identifiers from model meta and SEGMENT_SQL, values as parameters
     with connection.cursor() as cursor:

@@ -90,7 +90,8 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
         qs = self.with_balances(as_of)
         if as_of is not None:
             qs = qs.filter(issue_date__lte=as_of)
-        return qs.filter(open_amount__gt=0)
+        # At least half a cent: on SQLite sums of decimals are floats (1e-12 left is paid).
+        return qs.filter(open_amount__gte=Decimal("0.005"))
 
     def overdue(self, as_of: dt.date) -> InvoiceQuerySet:
         return self.open(as_of).filter(due_date__lt=as_of)

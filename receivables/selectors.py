@@ -63,7 +63,7 @@ def open_items_grouped(
         FROM {inv} i
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {alloc}
                    WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
-        WHERE {' AND '.join(where)} AND i.amount > coalesce(a.paid, 0)
+        WHERE {' AND '.join(where)} AND i.amount - coalesce(a.paid, 0) >= 0.005
         GROUP BY {cust}i.currency, bucket
     """  # noqa: S608 - identifiers from model meta, values as parameters
     with connection.cursor() as cursor:

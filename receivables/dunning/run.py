@@ -170,7 +170,7 @@ def due_select(organization: Organization, run_date: dt.date, default_policy_id:
                      WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
             ON a.invoice_id = i.id
           WHERE i.organization_id = %s AND i.issue_date <= %s AND i.due_date <= %s
-            AND i.amount > coalesce(a.paid, 0)
+            AND i.amount - coalesce(a.paid, 0) >= 0.005
         ) o
         LEFT JOIN {_t(CollectionProfile)} cp ON cp.customer_id = o.customer_id
         JOIN {LEVELS} l ON l.policy_id = coalesce(cp.policy_id, %s)
