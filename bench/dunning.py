@@ -61,52 +61,114 @@ def build_book(invoices: int, customers: int) -> int:
     FXRate.objects.create(organization=org, currency="USD", rate_date=dt.date(2026, 1, 1), rate="0.92")
     t = time.perf_counter()
     usd = rng.random(customers) < 0.10
-    insert_frame(Customer._meta.db_table, pd.DataFrame({
-        "organization_id": org.pk, "external_id": [f"C{i:06d}" for i in range(customers)],
-        "legal_name": [f"Customer {i}" for i in range(customers)], "registration_number": "",
-        "country_id": "DE", "sector_id": "G", "size": "small", "currency": np.where(usd, "USD", "EUR"),
-        "payment_terms_days": 30, "status": "active", "email": [f"ap{i}@example.com" for i in range(customers)],
-        "phone": "", "address": "",
-    }))
+    insert_frame(
+        Customer._meta.db_table,
+        pd.DataFrame(
+            {
+                "organization_id": org.pk,
+                "external_id": [f"C{i:06d}" for i in range(customers)],
+                "legal_name": [f"Customer {i}" for i in range(customers)],
+                "registration_number": "",
+                "country_id": "DE",
+                "sector_id": "G",
+                "size": "small",
+                "currency": np.where(usd, "USD", "EUR"),
+                "payment_terms_days": 30,
+                "status": "active",
+                "email": [f"ap{i}@example.com" for i in range(customers)],
+                "phone": "",
+                "address": "",
+            }
+        ),
+    )
     ids = np.array(sorted(Customer.objects.filter(organization=org).values_list("pk", flat=True)))
     cust = rng.integers(0, customers, invoices)
     due = pd.Timestamp(RUN_DATE) + pd.to_timedelta(rng.integers(-150, 31, invoices), unit="D")
     amount = np.round(rng.lognormal(7.0, 1.0, invoices) + 10, 2)
-    insert_frame(Invoice._meta.db_table, pd.DataFrame({
-        "organization_id": org.pk, "customer_id": ids[cust], "number": [f"INV-{i:08d}" for i in range(invoices)],
-        "issue_date": due - pd.Timedelta(days=30), "due_date": due,
-        "amount": np.char.mod("%.2f", amount), "currency": np.where(usd[cust], "USD", "EUR"),
-    }))
+    insert_frame(
+        Invoice._meta.db_table,
+        pd.DataFrame(
+            {
+                "organization_id": org.pk,
+                "customer_id": ids[cust],
+                "number": [f"INV-{i:08d}" for i in range(invoices)],
+                "issue_date": due - pd.Timedelta(days=30),
+                "due_date": due,
+                "amount": np.char.mod("%.2f", amount),
+                "currency": np.where(usd[cust], "USD", "EUR"),
+            }
+        ),
+    )
     inv_ids = np.array(sorted(Invoice.objects.filter(organization=org).values_list("pk", flat=True)))
     partial = np.flatnonzero(rng.random(invoices) < 0.20)
     paid = np.round(amount[partial] * rng.uniform(0.1, 0.9, len(partial)), 2)
     paid_on = (due[partial] - pd.Timedelta(days=5)).strftime("%Y-%m-%d")
-    insert_frame(Payment._meta.db_table, pd.DataFrame({
-        "organization_id": org.pk, "customer_id": ids[cust[partial]],
-        "reference": [f"PAY-{i:08d}" for i in range(len(partial))], "received_on": paid_on,
-        "amount": np.char.mod("%.2f", paid), "currency": np.where(usd[cust[partial]], "USD", "EUR"),
-        "method": "transfer",
-    }))
+    insert_frame(
+        Payment._meta.db_table,
+        pd.DataFrame(
+            {
+                "organization_id": org.pk,
+                "customer_id": ids[cust[partial]],
+                "reference": [f"PAY-{i:08d}" for i in range(len(partial))],
+                "received_on": paid_on,
+                "amount": np.char.mod("%.2f", paid),
+                "currency": np.where(usd[cust[partial]], "USD", "EUR"),
+                "method": "transfer",
+            }
+        ),
+    )
     pay_ids = np.array(sorted(Payment.objects.filter(organization=org).values_list("pk", flat=True)))
-    insert_frame(Allocation._meta.db_table, pd.DataFrame({
-        "organization_id": org.pk, "invoice_id": inv_ids[partial], "payment_id": pay_ids,
-        "amount": np.char.mod("%.2f", paid), "allocated_on": paid_on,
-    }))
+    insert_frame(
+        Allocation._meta.db_table,
+        pd.DataFrame(
+            {
+                "organization_id": org.pk,
+                "invoice_id": inv_ids[partial],
+                "payment_id": pay_ids,
+                "amount": np.char.mod("%.2f", paid),
+                "allocated_on": paid_on,
+            }
+        ),
+    )
     some = rng.choice(invoices, 4000, replace=False)
-    Dispute.objects.bulk_create([
-        Dispute(organization=org, invoice_id=int(inv_ids[k]), customer_id=int(ids[cust[k]]), reason="quality",
-                opened_on=RUN_DATE - dt.timedelta(days=3)) for k in some[:2000]])
-    PromiseToPay.objects.bulk_create([
-        PromiseToPay(organization=org, customer_id=int(ids[cust[k]]), invoice_id=int(inv_ids[k]),
-                     made_on=RUN_DATE - dt.timedelta(days=3), promised_date=RUN_DATE + dt.timedelta(days=7),
-                     amount="100.00", currency="EUR") for k in some[2000:]])
-    CollectionProfile.objects.bulk_create([
-        CollectionProfile(organization=org, customer_id=int(c), do_not_dun=True)
-        for c in rng.choice(ids, 1000, replace=False)])
+    Dispute.objects.bulk_create(
+        [
+            Dispute(
+                organization=org,
+                invoice_id=int(inv_ids[k]),
+                customer_id=int(ids[cust[k]]),
+                reason="quality",
+                opened_on=RUN_DATE - dt.timedelta(days=3),
+            )
+            for k in some[:2000]
+        ]
+    )
+    PromiseToPay.objects.bulk_create(
+        [
+            PromiseToPay(
+                organization=org,
+                customer_id=int(ids[cust[k]]),
+                invoice_id=int(inv_ids[k]),
+                made_on=RUN_DATE - dt.timedelta(days=3),
+                promised_date=RUN_DATE + dt.timedelta(days=7),
+                amount="100.00",
+                currency="EUR",
+            )
+            for k in some[2000:]
+        ]
+    )
+    CollectionProfile.objects.bulk_create(
+        [
+            CollectionProfile(organization=org, customer_id=int(c), do_not_dun=True)
+            for c in rng.choice(ids, 1000, replace=False)
+        ]
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"book: {customers:,} customers, {invoices:,} open invoices, {len(partial):,} partial payments "
-          f"written in {time.perf_counter() - t:.1f}s")
+    print(
+        f"book: {customers:,} customers, {invoices:,} open invoices, {len(partial):,} partial payments "
+        f"written in {time.perf_counter() - t:.1f}s"
+    )
     return org.pk
 
 
@@ -139,7 +201,9 @@ def baseline(org_id: int) -> tuple[float, int, int, str]:
                 counted = min(counted, time.perf_counter() - t)
         run_mod.drop_stages()
     due = sum(1 for r in rows if r[5] == "")
-    print(f"baseline variant: the same statement counted on the server (no rows to the client): {counted:.2f}s")
+    print(
+        f"baseline variant: the same statement counted on the server (no rows to the client): {counted:.2f}s"
+    )
     return best, len(rows), due, plan
 
 
@@ -164,8 +228,10 @@ def main() -> None:
         org = Organization.objects.get(pk=org_id)
 
         base, candidates, due, plan = baseline(org_id)
-        print(f"baseline: one SELECT of the due invoices: {base:.2f}s ({candidates:,} rows reached a level, "
-              f"{due:,} without an exception)")
+        print(
+            f"baseline: one SELECT of the due invoices: {base:.2f}s ({candidates:,} rows reached a level, "
+            f"{due:,} without an exception)"
+        )
         print("plan of the due-invoices statement:\n  " + "\n  ".join(plan.splitlines()))
 
         t = time.perf_counter()
@@ -174,9 +240,12 @@ def main() -> None:
         assert run is not None and run.status == "completed"
         actions = DunningAction.objects.filter(organization=org).count()
         assert actions == due == run.actions, (actions, due, run.actions)
-        print(f"first run: {first:.2f}s: {run.actions:,} actions, {run.messages:,} messages, {run.tasks:,} tasks, "
-              f"{run.holds:,} credit holds, skipped {run.skipped}, "
-              f"{AuditEntry.objects.filter(organization=org, action='dunning.actions').count()} audit entries")
+        print(
+            f"first run: {first:.2f}s: {run.actions:,} actions, {run.messages:,} messages, "
+            f"{run.tasks:,} tasks, "
+            f"{run.holds:,} credit holds, skipped {run.skipped}, "
+            f"{AuditEntry.objects.filter(organization=org, action='dunning.actions').count()} audit entries"
+        )
 
         t = time.perf_counter()
         again = dunning_run(organization=org, run_date=RUN_DATE)
@@ -194,11 +263,22 @@ def main() -> None:
         t = time.perf_counter()
         sent = dunning_outbox_send(org, limit=5000).sent
         outbox = time.perf_counter() - t
-        print(f"outbox: {sent:,} messages rendered and sent (locmem backend) in {outbox:.2f}s "
-              f"({sent / outbox:,.0f}/s); {DunningMessage.objects.filter(status='pending').count():,} left pending")
+        print(
+            f"outbox: {sent:,} messages rendered and sent (locmem backend) in {outbox:.2f}s "
+            f"({sent / outbox:,.0f}/s); "
+            f"{DunningMessage.objects.filter(status='pending').count():,} left pending"
+        )
         print(f"tasks open: {CollectionTask.objects.filter(organization=org).count():,}")
-        print(result_line("dunning_first_run_s", first, base, "<60s and <10x", first < 60 and first < 10 * base,
-                          unit="s"))
+        print(
+            result_line(
+                "dunning_first_run_s",
+                first,
+                base,
+                "<60s and <10x",
+                first < 60 and first < 10 * base,
+                unit="s",
+            )
+        )
 
 
 if __name__ == "__main__":

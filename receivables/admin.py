@@ -37,7 +37,7 @@ class AllocationInline(admin.TabularInline):
     fk_name = "invoice"
     extra = 0
     fields = ["allocated_on", "amount", "payment", "credit_note"]
-    readonly_fields = fields
+    readonly_fields = ["allocated_on", "amount", "payment", "credit_note"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -111,7 +111,7 @@ class AllocationAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["invoice", "payment", "credit_note"]
 
 
-# --- collections ----------------------------------------------------------------------------------------------
+# --- collections ----------------------------------------------------------------------------------
 
 
 class DunningLevelInline(admin.StackedInline):
@@ -131,15 +131,16 @@ class DunningPolicyAdmin(TenantAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        audit_append(organization=obj.organization_id, actor=request.user, action="dunning.policy_changed", obj=obj,
-                     after={f: getattr(obj, f) for f in ("name", "min_amount", "run_hour", "promise_grace_days")},
-                     reason="admin")
+        fields = ("name", "min_amount", "run_hour", "promise_grace_days")
+        audit_append(organization=obj.organization_id, actor=request.user, action="dunning.policy_changed",
+                     obj=obj, after={f: getattr(obj, f) for f in fields}, reason="admin")
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for level in formset.save(commit=False):
             level.organization_id = form.instance.organization_id
             level.save()
-            audit_append(organization=level.organization_id, actor=request.user, action="dunning.level_changed",
+            audit_append(organization=level.organization_id, actor=request.user,
+                         action="dunning.level_changed",
                          obj=level, after={"days": level.days, "name": level.name, "task": level.task,
                                            "credit_hold": level.credit_hold, "is_active": level.is_active},
                          reason="admin")
@@ -160,7 +161,8 @@ class CollectionProfileAdmin(TenantAdmin):
 
 @admin.register(DunningRun)
 class DunningRunAdmin(ReadOnlyTenantAdmin):
-    list_display = ["run_date", "status", "attempts", "actions", "messages", "tasks", "holds", "promises_broken",
+    list_display = ["run_date", "status", "attempts", "actions", "messages", "tasks", "holds",
+                    "promises_broken",
                     "started_at", "finished_at"]
     list_filter = ["status"]
     date_hierarchy = "run_date"
@@ -176,7 +178,8 @@ class DunningActionAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(DunningMessage)
 class DunningMessageAdmin(ReadOnlyTenantAdmin):
-    list_display = ["created_at", "customer", "level", "language", "to_email", "status", "attempts", "sent_at"]
+    list_display = ["created_at", "customer", "level", "language", "to_email", "status", "attempts",
+                    "sent_at"]
     list_filter = ["status", "language"]
     list_select_related = ["customer", "level"]
     search_fields = ["customer__external_id", "to_email"]
@@ -197,7 +200,8 @@ class CollectionTaskAdmin(TenantAdmin):
 @admin.register(PromiseToPay)
 class PromiseToPayAdmin(TenantAdmin):
     change_capability = Cap.COLLECTIONS
-    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status", "received"]
+    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
+                    "received"]
     list_filter = ["status"]
     list_select_related = ["customer", "invoice"]
     search_fields = ["customer__legal_name", "customer__external_id", "invoice__number"]

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pandas as pd
 from django.db import connection
 
-from credit_platform.bulk import advisory_lock, insert_frame, create_stage, drop_stage
+from credit_platform.bulk import advisory_lock, create_stage, drop_stage, insert_frame
 from credit_platform.money import money
 
 from .models import Allocation, Invoice

@@ -34,7 +34,7 @@ class InvoiceFilter(django_filters.FilterSet):
         model = Invoice
         fields = ["number", "currency"]
 
-    def filter_open(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_open(self, queryset, name, value):
         return queryset.filter(open_amount__gt=0) if value else queryset.filter(open_amount__lte=0)
 
 
@@ -110,5 +110,6 @@ class DisputeResolve(TenantAPIMixin, generics.GenericAPIView):
 def _get(qs: Any, field: str, **lookup: Any) -> Any:
     obj = qs.filter(**lookup).first()
     if obj is None:
-        raise ValidationError({field: [f"'{next(iter(lookup.values()))}' does not exist in your organization."]})
+        value = next(iter(lookup.values()))
+        raise ValidationError({field: [f"'{value}' does not exist in your organization."]})
     return obj

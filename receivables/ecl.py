@@ -34,8 +34,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from credit_platform.audit import audit_append
-from credit_platform.money import ZERO, FxTable, money
 from credit_platform.models import Organization
+from credit_platform.money import ZERO, FxTable, money
 from customers.models import Country, Customer, Sector
 
 from .models import Allocation, EclSettings, EclSnapshot, Invoice
@@ -61,7 +61,9 @@ PORTFOLIO = ""
 
 
 def settings_for(organization: Organization) -> EclSettings:
-    return EclSettings.objects.for_organization(organization).first() or EclSettings(organization=organization)
+    return EclSettings.objects.for_organization(organization).first() or EclSettings(
+        organization=organization
+    )
 
 
 def _case(as_of: dt.date) -> tuple[str, list[dt.date]]:
@@ -78,8 +80,9 @@ def _case(as_of: dt.date) -> tuple[str, list[dt.date]]:
 SEGMENT_SQL = {"": "''", "sector": "c.sector_id", "country": "c.country_id"}
 
 
-def balances_at(organization: Organization, as_of: dt.date, segment_by: str, fx: FxTable
-                ) -> dict[tuple[str, bool], dict[str, Decimal]]:
+def balances_at(
+    organization: Organization, as_of: dt.date, segment_by: str, fx: FxTable
+) -> dict[tuple[str, bool], dict[str, Decimal]]:
     """{(segment, customer in default): {bucket: open balance in base currency}} as of a date."""
     case, params = _case(as_of)
     sql = f"""
@@ -88,12 +91,15 @@ def balances_at(organization: Organization, as_of: dt.date, segment_by: str, fx:
         FROM {Invoice._meta.db_table} i
         JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {Allocation._meta.db_table}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
+                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
+          ON a.invoice_id = i.id
         WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount - coalesce(a.paid, 0) >= 0.005
         GROUP BY 1, 2, 3, 4
     """  # noqa: S608 - identifiers from model meta and SEGMENT_SQL, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Customer.Status.IN_DEFAULT, *params, organization.pk, as_of, organization.pk, as_of])
+        cursor.execute(
+            sql, [Customer.Status.IN_DEFAULT, *params, organization.pk, as_of, organization.pk, as_of]
+        )
         rows = cursor.fetchall()
     parts: dict[tuple[str, bool, str], dict[str, Decimal]] = defaultdict(dict)
     for seg, dflt, currency, bucket, amount in rows:
@@ -103,6 +109,12 @@ def balances_at(organization: Organization, as_of: dt.date, segment_by: str, fx:
         for bucket, value in convert_split(by_bucket, currency, fx).items():
             out[(seg, dflt)][bucket] += value
     return out
+
+
+def _fallback(rate: Decimal | None, portfolio: Decimal | None) -> Decimal:
+    if rate is not None:
+        return rate
+    return portfolio if portfolio is not None else Decimal(1)
 
 
 def _q(value: Decimal) -> Decimal:
@@ -127,16 +139,19 @@ class ProvisionMatrix:
         return rates[KEYS.index(bucket)]
 
 
-def provision_matrix(organization: Organization, as_of: dt.date, settings: EclSettings | None = None,
-                     fx: FxTable | None = None) -> ProvisionMatrix:
+def provision_matrix(
+    organization: Organization, as_of: dt.date, settings: EclSettings | None = None, fx: FxTable | None = None
+) -> ProvisionMatrix:
     settings = settings or settings_for(organization)
     fx = fx or FxTable.load(organization, as_of)
     periods, segment_by = settings.lookback_periods, settings.segment_by
     history: dict[str, list[dict[str, Decimal]]] = defaultdict(
-        lambda: [dict.fromkeys(KEYS, ZERO) for _ in range(periods + 1)])
+        lambda: [dict.fromkeys(KEYS, ZERO) for _ in range(periods + 1)]
+    )
     for k in range(periods + 1):
-        for (seg, _dflt), buckets in balances_at(organization, as_of - dt.timedelta(days=STEP_DAYS * k),
-                                                  segment_by, fx).items():
+        for (seg, _dflt), buckets in balances_at(
+            organization, as_of - dt.timedelta(days=STEP_DAYS * k), segment_by, fx
+        ).items():
             for key in KEYS:
                 history[seg][k][key] += buckets[key]
                 if segment_by:
@@ -160,14 +175,15 @@ def provision_matrix(organization: Organization, as_of: dt.date, settings: EclSe
     loss: dict[str, list[Decimal]] = {}
     for seg, rates in roll_rates.items():
         base = roll_rates[PORTFOLIO]
-        used[seg] = [r if r is not None else (base[b] if base[b] is not None else Decimal(1))
-                     for b, r in enumerate(rates)]
+        used[seg] = [_fallback(r, base[b]) for b, r in enumerate(rates)]
         chain = [Decimal(1)] * len(KEYS)
         for b in range(ROLLS - 1, -1, -1):
             chain[b] = used[seg][b] * chain[b + 1]
         pd_[seg] = [_q(p) for p in chain]
         loss[seg] = [_q(min(p * factor, Decimal(1)) * lgd) for p in chain]
-    return ProvisionMatrix(as_of, periods, segment_by, factor, lgd, roll_rates, used, pd_, loss, dict(history))
+    return ProvisionMatrix(
+        as_of, periods, segment_by, factor, lgd, roll_rates, used, pd_, loss, dict(history)
+    )
 
 
 @dataclass
@@ -217,8 +233,12 @@ def ecl_reserve(organization: Organization, as_of: dt.date, settings: EclSetting
     fx = FxTable.load(organization, as_of)
     matrix = provision_matrix(organization, as_of, settings, fx)
     now = balances_at(organization, as_of, settings.segment_by, fx)
-    reserve = Reserve(as_of, organization.base_currency, matrix,
-                      rows=[ReserveRow(key, label) for key, label, *_rest in ECL_BUCKETS])
+    reserve = Reserve(
+        as_of,
+        organization.base_currency,
+        matrix,
+        rows=[ReserveRow(key, label) for key, label, *_rest in ECL_BUCKETS],
+    )
     for (seg, in_default), buckets in now.items():
         for row in reserve.rows:
             balance = buckets[row.key]
@@ -253,16 +273,26 @@ class Movement:
         out = []
         for o, c in zip(self.opening.by_aging_bucket(), self.closing.by_aging_bucket(), strict=True):
             out.append((c.label, o.reserve, c.reserve, c.reserve - o.reserve))
-        out.append(("Customers in default (individual)", self.opening.individual, self.closing.individual,
-                    self.closing.individual - self.opening.individual))
+        out.append(
+            (
+                "Customers in default (individual)",
+                self.opening.individual,
+                self.closing.individual,
+                self.closing.individual - self.opening.individual,
+            )
+        )
         return out
 
 
 def ecl_movement(organization: Organization, as_of: dt.date, settings: EclSettings | None = None) -> Movement:
     settings = settings or settings_for(organization)
     opening_date = previous_month_end(as_of)
-    return Movement(opening_date, as_of, ecl_reserve(organization, opening_date, settings),
-                    ecl_reserve(organization, as_of, settings))
+    return Movement(
+        opening_date,
+        as_of,
+        ecl_reserve(organization, opening_date, settings),
+        ecl_reserve(organization, as_of, settings),
+    )
 
 
 def segment_labels(segment_by: str, keys: list[str]) -> dict[str, str]:
@@ -274,11 +304,14 @@ def segment_labels(segment_by: str, keys: list[str]) -> dict[str, str]:
 
 
 @transaction.atomic
-def ecl_settings_update(*, organization: Organization, actor: Any, reason: str = "", **changes: Any) -> EclSettings:
+def ecl_settings_update(
+    *, organization: Organization, actor: Any, reason: str = "", **changes: Any
+) -> EclSettings:
     """Change how the reserve is computed (a credit-policy decision: audited)."""
     fields = ("lookback_periods", "segment_by", "forward_factor", "recovery_rate")
-    settings = EclSettings.objects.for_organization(organization).select_for_update().first() \
-        or EclSettings(organization=organization)
+    settings = EclSettings.objects.for_organization(organization).select_for_update().first() or EclSettings(
+        organization=organization
+    )
     before = {f: getattr(settings, f) for f in fields} if settings.pk else None
     for key, value in changes.items():
         if key not in fields:
@@ -286,8 +319,15 @@ def ecl_settings_update(*, organization: Organization, actor: Any, reason: str =
         setattr(settings, key, value)
     settings.full_clean(exclude=["organization"])
     settings.save()
-    audit_append(organization=organization, actor=actor, action="ecl.settings_changed", obj=settings,
-                 before=before, after={f: getattr(settings, f) for f in fields}, reason=reason)
+    audit_append(
+        organization=organization,
+        actor=actor,
+        action="ecl.settings_changed",
+        obj=settings,
+        before=before,
+        after={f: getattr(settings, f) for f in fields},
+        reason=reason,
+    )
     return settings
 
 
@@ -301,18 +341,35 @@ def ecl_snapshot_record(*, organization: Organization, as_of: dt.date, actor: An
     reserve = ecl_reserve(organization, as_of)
     m = reserve.matrix
     details = {
-        "method": "roll rates, 30-day steps", "periods": m.periods, "segment_by": m.segment_by,
-        "forward_factor": str(m.forward_factor), "lgd": str(m.lgd),
+        "method": "roll rates, 30-day steps",
+        "periods": m.periods,
+        "segment_by": m.segment_by,
+        "forward_factor": str(m.forward_factor),
+        "lgd": str(m.lgd),
         "loss_rates": {seg: [str(r) for r in rates] for seg, rates in m.loss_rates.items()},
         "buckets": [[r.key, str(r.balance), str(r.reserve)] for r in reserve.rows],
         "individual_balance": str(reserve.individual_balance),
     }
     snap = EclSnapshot.objects.create(
-        organization=organization, as_of=as_of, collective=reserve.collective, individual=reserve.individual,
-        total=reserve.total, base_currency=organization.base_currency, details=details,
+        organization=organization,
+        as_of=as_of,
+        collective=reserve.collective,
+        individual=reserve.individual,
+        total=reserve.total,
+        base_currency=organization.base_currency,
+        details=details,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    audit_append(organization=organization, actor=actor, action="ecl.reserve_recorded", obj=snap,
-                 after={"as_of": as_of, "total": reserve.total, "collective": reserve.collective,
-                        "individual": reserve.individual})
+    audit_append(
+        organization=organization,
+        actor=actor,
+        action="ecl.reserve_recorded",
+        obj=snap,
+        after={
+            "as_of": as_of,
+            "total": reserve.total,
+            "collective": reserve.collective,
+            "individual": reserve.individual,
+        },
+    )
     return snap

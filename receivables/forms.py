@@ -22,7 +22,8 @@ def collector_choices(organization: Any) -> Any:
 class PromiseForm(forms.Form):
     amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
     promised_date = forms.DateField(widget=DATE)
-    invoice = forms.ModelChoiceField(queryset=None, required=False, empty_label="Whole account")  # type: ignore[arg-type]
+    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
+                                                             empty_label="Whole account")
     note = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
@@ -31,7 +32,7 @@ class PromiseForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    invoice = forms.ModelChoiceField(queryset=None)  # type: ignore[arg-type]
+    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     reason = forms.ChoiceField(choices=Dispute.Reason.choices)
     amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01, required=False)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -57,8 +58,15 @@ class CallNoteForm(forms.ModelForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = CollectionProfile
-        fields = ["collector", "policy", "do_not_dun", "do_not_dun_reason", "language", "dunning_email",
-                  "statement_monthly"]
+        fields = [
+            "collector",
+            "policy",
+            "do_not_dun",
+            "do_not_dun_reason",
+            "language",
+            "dunning_email",
+            "statement_monthly",
+        ]
 
     def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +76,8 @@ class ProfileForm(forms.ModelForm):
 
 class AssignForm(forms.Form):
     customers = forms.CharField(widget=forms.HiddenInput)
-    collector = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")  # type: ignore[arg-type]
+    collector: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
+                                                               empty_label="Unassigned")
 
     def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,8 +96,18 @@ class PolicyForm(forms.ModelForm):
 class LevelForm(forms.ModelForm):
     class Meta:
         model = DunningLevel
-        fields = ["days", "name", "is_active", "send_message", "task", "credit_hold", "subject_en", "body_en",
-                  "subject_zh", "body_zh"]
+        fields = [
+            "days",
+            "name",
+            "is_active",
+            "send_message",
+            "task",
+            "credit_hold",
+            "subject_en",
+            "body_en",
+            "subject_zh",
+            "body_zh",
+        ]
         widgets = {"body_en": forms.Textarea(attrs={"rows": 8}), "body_zh": forms.Textarea(attrs={"rows": 8})}
 
 

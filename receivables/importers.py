@@ -9,16 +9,15 @@ already applied is never re-applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pandas as pd
-from collections.abc import Callable
-
 from django.db.models import Sum
 from django.utils import timezone
 
 from credit_platform.bulk import match_existing
-from credit_platform.imports.engine import Importer, Rejected, WriteResult, register
+from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
 from credit_platform.imports.writer import upsert_records
@@ -26,7 +25,6 @@ from customers.models import Customer
 
 from .allocation import Source, allocate
 from .models import Allocation, CreditNote, Invoice, Order, Payment
-
 
 IDENTITY = {"customer_id": "int", "currency": "text"}
 
@@ -41,7 +39,7 @@ def _day(value: object) -> str:
 
 def _identity_conflict(organization: object, what: str) -> Callable[[pd.Series, pd.Series], str]:
     """Words the error for a document re-sent under the same number with another customer or currency."""
-    names = dict(Customer.objects.for_organization(organization).values_list("id", "external_id"))  # type: ignore[arg-type]
+    names = dict(Customer.objects.for_organization(organization).values_list("id", "external_id"))
 
     def message(old: pd.Series, new: pd.Series) -> str:
         return (f"{what} {new['number']} already exists for customer {names.get(int(old['customer_id']))} in "

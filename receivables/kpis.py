@@ -34,8 +34,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from credit_platform.money import ZERO, FxTable, money
 from credit_platform.models import Organization
+from credit_platform.money import ZERO, FxTable, money
 from customers.models import Country, Customer, CustomerGroup, Sector
 
 from .models import Allocation, CollectionProfile, Invoice
@@ -114,7 +114,8 @@ def _open_rows(organization: Organization, as_of: dt.date, key_sql: str) -> list
         JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
         LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = i.customer_id
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {Allocation._meta.db_table}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
+                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
+          ON a.invoice_id = i.id
         WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount - coalesce(a.paid, 0) >= 0.005
         GROUP BY 1, 2, 3
     """  # noqa: S608 - identifiers from model meta and DIMENSIONS, values as parameters
@@ -130,7 +131,7 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str)
         parts.append(f"WHEN i.issue_date > %s THEN {k - 1}")
         params.append(bounds[k])
     sql = f"""
-        SELECT {key_sql} AS k, i.currency, CASE {' '.join(parts)} END AS w, sum(i.amount)
+        SELECT {key_sql} AS k, i.currency, CASE {" ".join(parts)} END AS w, sum(i.amount)
         FROM {Invoice._meta.db_table} i
         JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
         LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = i.customer_id
@@ -147,13 +148,20 @@ def _labels(organization: Organization, dimension: str, keys: set[Any]) -> dict[
     if dimension == "portfolio":
         return {0: organization.name}
     if dimension == "customer":
-        return dict(Customer.objects.for_organization(organization).filter(pk__in=keys)
-                    .values_list("pk", "legal_name"))
+        return dict(
+            Customer.objects.for_organization(organization)
+            .filter(pk__in=keys)
+            .values_list("pk", "legal_name")
+        )
     if dimension == "group":
-        return dict(CustomerGroup.objects.for_organization(organization).filter(pk__in=keys)
-                    .values_list("pk", "name"))
+        return dict(
+            CustomerGroup.objects.for_organization(organization).filter(pk__in=keys).values_list("pk", "name")
+        )
     if dimension == "sector":
-        return {code: f"{code} {name}" for code, name in Sector.objects.filter(pk__in=keys).values_list("code", "name")}
+        return {
+            code: f"{code} {name}"
+            for code, name in Sector.objects.filter(pk__in=keys).values_list("code", "name")
+        }
     if dimension == "country":
         return dict(Country.objects.filter(pk__in=keys).values_list("code", "name"))
     users = get_user_model().objects.filter(pk__in=keys)
@@ -163,7 +171,9 @@ def _labels(organization: Organization, dimension: str, keys: set[Any]) -> dict[
 NONE_LABEL = {"group": "No group", "collector": "Unassigned"}
 
 
-def receivable_figures(organization: Organization, as_of: dt.date, dimension: str = "portfolio") -> list[Figures]:
+def receivable_figures(
+    organization: Organization, as_of: dt.date, dimension: str = "portfolio"
+) -> list[Figures]:
     """Figures per value of ``dimension`` (one row for the portfolio), largest open balance first."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, not {dimension!r}")
@@ -174,8 +184,11 @@ def receivable_figures(organization: Organization, as_of: dt.date, dimension: st
     now_rows = _open_rows(organization, as_of, key_sql)
     start_rows = _open_rows(organization, start, key_sql)
     sales_rows = _sales_rows(organization, bounds, key_sql)
-    fx = FxTable.load(organization, as_of, {r[1] for r in now_rows} | {r[1] for r in start_rows}
-                      | {r[1] for r in sales_rows})
+    fx = FxTable.load(
+        organization,
+        as_of,
+        {r[1] for r in now_rows} | {r[1] for r in start_rows} | {r[1] for r in sales_rows},
+    )
 
     by_key: dict[Any, list[tuple]] = defaultdict(list)
     for k, currency, bucket, amount, count in now_rows:
@@ -184,7 +197,8 @@ def receivable_figures(organization: Organization, as_of: dt.date, dimension: st
     for k, currency, _bucket, amount, _count in start_rows:
         beginning[k][currency] += money(str(amount))
     sales: dict[Any, list[dict[str, Decimal]]] = defaultdict(
-        lambda: [defaultdict(lambda: ZERO) for _ in range(MAX_COUNTBACK_MONTHS)])
+        lambda: [defaultdict(lambda: ZERO) for _ in range(MAX_COUNTBACK_MONTHS)]
+    )
     for k, currency, window, amount in sales_rows:
         sales[k][int(window)][currency] += money(str(amount))
 
@@ -197,8 +211,16 @@ def receivable_figures(organization: Organization, as_of: dt.date, dimension: st
         dso, capped = countback(aging.total, windows)
         bpdso, _ = countback(aging.buckets.get("current", ZERO), windows)
         begin = fx.total(beginning.get(k, {}))
-        fig = Figures(key=k, label=labels.get(k) or NONE_LABEL.get(dimension, str(k)), aging=aging, dso=dso,
-                      bpdso=bpdso, dso_capped=capped, sales_month=windows[0][0], beginning=begin)
+        fig = Figures(
+            key=k,
+            label=labels.get(k) or NONE_LABEL.get(dimension, str(k)),
+            aging=aging,
+            dso=dso,
+            bpdso=bpdso,
+            dso_capped=capped,
+            sales_month=windows[0][0],
+            beginning=begin,
+        )
         denominator = begin + fig.sales_month - fig.current
         if denominator > 0:
             fig.cei = float((begin + fig.sales_month - fig.total) / denominator * 100)

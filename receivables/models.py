@@ -91,7 +91,7 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
         if as_of is not None:
             qs = qs.filter(issue_date__lte=as_of)
         # At least half a cent: on SQLite sums of decimals are floats (1e-12 left is paid).
-        return qs.filter(open_amount__gte=Decimal("0.005"))
+        return qs.filter(open_amount__gte=Decimal("0.005"))  # type: ignore[misc]
 
     def overdue(self, as_of: dt.date) -> InvoiceQuerySet:
         return self.open(as_of).filter(due_date__lt=as_of)
@@ -111,7 +111,7 @@ class Invoice(TenantOwned):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = InvoiceQuerySet.as_manager()
+    objects = InvoiceQuerySet.as_manager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [
@@ -179,7 +179,7 @@ class Payment(TenantOwned):
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.TRANSFER)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
-    objects = PaymentQuerySet.as_manager()
+    objects = PaymentQuerySet.as_manager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [
@@ -263,7 +263,7 @@ class Allocation(TenantOwned):
         return self.payment or self.credit_note
 
 
-# --- Collections: dunning, worklists, promises to pay, disputes, statements, ECL ------------------------------
+# --- Collections: dunning, worklists, promises to pay, disputes, statements, ECL ------------------
 
 
 def user_fk(related_name: str = "+", **kwargs: Any) -> models.ForeignKey:
@@ -330,7 +330,8 @@ class DunningLevel(TenantOwned):
     )
     name = models.CharField(max_length=80)
     is_active = models.BooleanField(default=True)
-    send_message = models.BooleanField(default=True, help_text=_("E-mail the customer (one message per run)."))
+    send_message = models.BooleanField(default=True,
+                                       help_text=_("E-mail the customer (one message per run)."))
     task = models.CharField(max_length=10, choices=Task.choices, blank=True, default="")
     credit_hold = models.BooleanField(default=False, help_text=_("Put an active customer on credit hold."))
     subject_en = models.CharField(max_length=200, blank=True, default="")
@@ -361,13 +362,15 @@ class CollectionProfile(TenantOwned):
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collection_profile")
     collector = user_fk("collection_profiles")
-    policy = models.ForeignKey(DunningPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+",
                                help_text=_("Leave empty for the organization's default policy."))
     do_not_dun = models.BooleanField(default=False)
     do_not_dun_reason = models.CharField(max_length=200, blank=True, default="")
     language = models.CharField(max_length=8, choices=Language.choices, blank=True, default="")
     dunning_email = models.EmailField(blank=True, default="", help_text=_("Overrides the customer's e-mail."))
-    statement_monthly = models.BooleanField(default=False, help_text=_("Send a statement of account monthly."))
+    statement_monthly = models.BooleanField(default=False,
+                                            help_text=_("Send a statement of account monthly."))
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -400,7 +403,9 @@ class DunningRun(TenantOwned):
     error = models.TextField(blank=True, default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "run_date"], name="dunningrun_unique_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "run_date"], name="dunningrun_unique_date"),
+        ]
         ordering = ["-run_date"]
 
     def __str__(self) -> str:
@@ -460,7 +465,9 @@ class DunningMessage(TenantOwned):
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="dunningmessage_unique_run_cust")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="dunningmessage_unique_run_cust"),
+        ]
         indexes = [
             models.Index(fields=["organization", "status"], condition=Q(status__in=["pending", "failed"]),
                          name="dunningmessage_unsent_idx"),
@@ -506,7 +513,9 @@ class CollectionTask(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["run", "customer", "kind"], name="collectiontask_once_per_run"),
         ]
-        indexes = [models.Index(fields=["organization", "status", "due_date"], name="collectiontask_open_idx")]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_date"], name="collectiontask_open_idx"),
+        ]
         ordering = ["due_date", "pk"]
 
     def __str__(self) -> str:
@@ -526,7 +535,8 @@ class PromiseToPay(TenantOwned):
         CANCELLED = "cancelled", _("Cancelled")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, null=True, blank=True, related_name="promises")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="promises")
     made_on = models.DateField()
     promised_date = models.DateField()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
@@ -541,7 +551,8 @@ class PromiseToPay(TenantOwned):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
-            models.CheckConstraint(condition=Q(promised_date__gte=F("made_on")), name="promise_date_after_made"),
+            models.CheckConstraint(condition=Q(promised_date__gte=F("made_on")),
+                                   name="promise_date_after_made"),
         ]
         indexes = [models.Index(fields=["organization", "status", "promised_date"], name="promise_open_idx")]
         ordering = ["-made_on", "-pk"]
@@ -611,7 +622,9 @@ class CallNote(TenantOwned):
     next_action = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "customer", "-contacted_at"], name="callnote_recent_idx")]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-contacted_at"], name="callnote_recent_idx"),
+        ]
         ordering = ["-contacted_at", "-pk"]
 
     def __str__(self) -> str:
@@ -695,7 +708,9 @@ class EclSnapshot(TenantOwned):
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "as_of"], name="eclsnapshot_unique_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "as_of"], name="eclsnapshot_unique_date"),
+        ]
         ordering = ["-as_of"]
         verbose_name = "ECL snapshot"
 

@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from django.db import connection
 
-from credit_platform.money import ZERO, FxTable, money
 from credit_platform.models import Organization
+from credit_platform.money import ZERO, FxTable, money
 
-from .models import Allocation, Invoice, Order
+from .models import Allocation, Invoice, Order, Payment
 
 CENT_UNIT = Decimal("0.01")
 
@@ -30,6 +31,16 @@ AGING_BUCKETS: list[tuple[str, str, int | None, int | None]] = [
     ("d91_180", "91-180", 91, 180),
     ("d180_plus", "Over 180", 181, None),
 ]
+
+
+def invoices_of(organization: Organization | int) -> Any:
+    """An organization's invoices; typed loosely because ``open()``/``with_balances()`` annotate balances
+    that the type checker cannot see."""
+    return Invoice.objects.for_organization(organization)
+
+
+def payments_of(organization: Organization | int) -> Any:
+    return Payment.objects.for_organization(organization)
 
 
 def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
@@ -45,7 +56,8 @@ def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
 
 
 def open_items_grouped(
-    organization: Organization, as_of: dt.date, *, by_customer: bool, customer_ids: Iterable[int] | None = None
+    organization: Organization, as_of: dt.date, *, by_customer: bool,
+    customer_ids: Iterable[int] | None = None,
 ) -> list[tuple]:
     """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date)."""
     case, case_params = _bucket_case(as_of)
@@ -59,15 +71,17 @@ def open_items_grouped(
         params += ids
     cust = "i.customer_id, " if by_customer else ""
     sql = f"""
-        SELECT {cust}i.currency, {case} AS bucket, sum(i.amount - coalesce(a.paid, 0)), count(*), min(i.due_date)
+        SELECT {cust}i.currency, {case} AS bucket, sum(i.amount - coalesce(a.paid, 0)), count(*),
+               min(i.due_date)
         FROM {inv} i
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {alloc}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
+                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
+          ON a.invoice_id = i.id
         WHERE {' AND '.join(where)} AND i.amount - coalesce(a.paid, 0) >= 0.005
         GROUP BY {cust}i.currency, bucket
     """  # noqa: S608 - identifiers from model meta, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*case_params, organization.pk, as_of, *params])
+        cursor.execute(sql, [*case_params, organization.pk, as_of, *params])  # type: ignore[list-item]
         return cursor.fetchall()
 
 
@@ -108,7 +122,8 @@ def convert_split(parts: dict[str, Decimal], currency: str, fx: FxTable) -> dict
     rate = fx.rate(currency)
     total = fx.convert(sum(parts.values(), ZERO), currency)
     exact = {k: v * rate for k, v in parts.items()}
-    floored = {k: (v / CENT_UNIT).to_integral_value(rounding=ROUND_FLOOR) * CENT_UNIT for k, v in exact.items()}
+    floored = {k: (v / CENT_UNIT).to_integral_value(rounding=ROUND_FLOOR) * CENT_UNIT
+               for k, v in exact.items()}
     left = int((total - sum(floored.values(), ZERO)) / CENT_UNIT)
     order = sorted(exact, key=lambda k: (exact[k] - floored[k], k), reverse=True)
     for k in order[:max(left, 0)]:

@@ -19,12 +19,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 class PaymentSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.external_id", read_only=True)
-    unapplied = serializers.DecimalField(source="unapplied_amount", max_digits=18, decimal_places=2, read_only=True)
+    unapplied = serializers.DecimalField(source="unapplied_amount", max_digits=18, decimal_places=2,
+                                         read_only=True)
 
     class Meta:
         model = Payment
-        fields = ["id", "reference", "customer", "received_on", "amount", "currency", "method", "unapplied",
-                  "created_at"]
+        fields = ["id", "reference", "customer", "received_on", "amount", "currency", "method",
+                  "unapplied", "created_at"]
 
 
 class PromiseSerializer(serializers.ModelSerializer):
@@ -33,13 +34,14 @@ class PromiseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PromiseToPay
-        fields = ["id", "customer", "invoice", "made_on", "promised_date", "amount", "currency", "status", "received",
-                  "closed_on", "note", "created_at"]
+        fields = ["id", "customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
+                  "received", "closed_on", "note", "created_at"]
 
 
 class PromiseInput(serializers.Serializer):
     customer = serializers.CharField(help_text="The customer's external id.")
-    invoice = serializers.CharField(required=False, allow_blank=True, help_text="Invoice number; empty: whole account.")
+    invoice = serializers.CharField(required=False, allow_blank=True,
+                                    help_text="Invoice number; empty: whole account.")
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"))
     promised_date = serializers.DateField()
     currency = serializers.CharField(required=False, max_length=3)
@@ -60,7 +62,8 @@ class DisputeInput(serializers.Serializer):
     invoice = serializers.CharField(help_text="Invoice number.")
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
     description = serializers.CharField(required=False, allow_blank=True)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), required=False)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"),
+                                      required=False)
 
 
 class DisputeResolveInput(serializers.Serializer):

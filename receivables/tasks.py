@@ -25,15 +25,23 @@ def due_organizations(now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
     passed its run hour and whose run of that local date has not completed."""
     from .models import DunningPolicy, DunningRun
 
-    policies = {p.organization_id: p for p in DunningPolicy.objects.filter(is_default=True,
-                                                                            organization__is_active=True)}
+    policies = {
+        p.organization_id: p
+        for p in DunningPolicy.objects.filter(is_default=True, organization__is_active=True)
+    }
     orgs = Organization.objects.filter(pk__in=list(policies)).only("pk", "time_zone")
     local = {o.pk: now.astimezone(zoneinfo.ZoneInfo(o.time_zone)) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= policies[pk].run_hour}
-    done = set(DunningRun.objects.filter(organization_id__in=list(ready), status=DunningRun.Status.COMPLETED)
-               .values_list("organization_id", "run_date"))
-    return [(pk, day, day.day == policies[pk].statement_day) for pk, day in sorted(ready.items())
-            if (pk, day) not in done]
+    done = set(
+        DunningRun.objects.filter(
+            organization_id__in=list(ready), status=DunningRun.Status.COMPLETED
+        ).values_list("organization_id", "run_date")
+    )
+    return [
+        (pk, day, day.day == policies[pk].statement_day)
+        for pk, day in sorted(ready.items())
+        if (pk, day) not in done
+    ]
 
 
 @shared_task(name="receivables.daily_beat", time_limit=120, soft_time_limit=100)

@@ -15,6 +15,7 @@ import logging
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -43,28 +44,51 @@ def message_items(messages: list[DunningMessage]) -> dict[int, list[Item]]:
     if not messages:
         return {}
     by_key = {(m.run_id, m.customer_id): m.pk for m in messages}
-    rows = (DunningAction.objects.filter(run_id__in={m.run_id for m in messages},
-                                         customer_id__in={m.customer_id for m in messages})
-            .select_related("invoice", "level").order_by("invoice__due_date", "invoice__number"))
+    rows = (
+        DunningAction.objects.filter(
+            run_id__in={m.run_id for m in messages}, customer_id__in={m.customer_id for m in messages}
+        )
+        .select_related("invoice", "level")
+        .order_by("invoice__due_date", "invoice__number")
+    )
     out: dict[int, list[Item]] = defaultdict(list)
     for a in rows:
         key = by_key.get((a.run_id, a.customer_id))
         if key is None or not a.level.send_message:
             continue
-        out[key].append(Item(
-            number=a.invoice.number, issue_date=a.invoice.issue_date, due_date=a.invoice.due_date,
-            open_amount=a.open_amount, currency=a.currency,
-            days_past_due=max((a.run_date - a.invoice.due_date).days, 0), level=a.level.name,
-        ))
+        out[key].append(
+            Item(
+                number=a.invoice.number,
+                issue_date=a.invoice.issue_date,
+                due_date=a.invoice.due_date,
+                open_amount=a.open_amount,
+                currency=a.currency,
+                days_past_due=max((a.run_date - a.invoice.due_date).days, 0),
+                level=a.level.name,
+            )
+        )
     return out
 
 
-def render_message(message: DunningMessage, items: list[Item], organization: Organization,
-                   level: DunningLevel, run_date: dt.date) -> tuple[str, str]:
+def render_message(
+    message: DunningMessage,
+    items: list[Item],
+    organization: Organization,
+    level: DunningLevel,
+    run_date: dt.date,
+) -> tuple[str, str]:
     subject, body = level.template(message.language)
     customer = message.customer
-    return render(subject, body, customer=customer.legal_name, customer_id=customer.external_id,
-                  organization=organization.name, level=level.name, run_date=run_date, items=items)
+    return render(
+        subject,
+        body,
+        customer=customer.legal_name,
+        customer_id=customer.external_id,
+        organization=organization.name,
+        level=level.name,
+        run_date=run_date,
+        items=items,
+    )
 
 
 def dunning_outbox_send(organization: Organization, *, limit: int | None = None) -> SendResult:
@@ -75,9 +99,13 @@ def dunning_outbox_send(organization: Organization, *, limit: int | None = None)
     while limit is None or result.sent + result.failed < limit:
         batch = list(
             DunningMessage.objects.for_organization(organization)
-            .filter(pk__gt=last, status__in=[DunningMessage.Status.PENDING, DunningMessage.Status.FAILED],
-                    attempts__lt=MAX_ATTEMPTS)
-            .select_related("customer", "level", "run").order_by("pk")[:BATCH]
+            .filter(
+                pk__gt=last,
+                status__in=[DunningMessage.Status.PENDING, DunningMessage.Status.FAILED],
+                attempts__lt=MAX_ATTEMPTS,
+            )
+            .select_related("customer", "level", "run")
+            .order_by("pk")[:BATCH]
         )
         if not batch:
             break
@@ -93,18 +121,23 @@ def dunning_outbox_send(organization: Organization, *, limit: int | None = None)
     return result
 
 
-def _send_one(message: DunningMessage, items: list[Item], organization: Organization, connection: object) -> bool:
+def _send_one(
+    message: DunningMessage, items: list[Item], organization: Organization, connection: Any
+) -> bool:
     with transaction.atomic():
-        claimed = (DunningMessage.objects.select_for_update(skip_locked=True)
-                   .filter(pk=message.pk, status__in=[DunningMessage.Status.PENDING, DunningMessage.Status.FAILED])
-                   .first())
+        claimed = (
+            DunningMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message.pk, status__in=[DunningMessage.Status.PENDING, DunningMessage.Status.FAILED])
+            .first()
+        )
         if claimed is None:
             return True  # sent meanwhile by another sender
         subject, body = render_message(message, items, organization, message.level, message.run.run_date)
         claimed.subject, claimed.body, claimed.attempts = subject, body, claimed.attempts + 1
         try:
-            EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [message.to_email],
-                         connection=connection).send()
+            EmailMessage(
+                subject, body, settings.DEFAULT_FROM_EMAIL, [message.to_email], connection=connection
+            ).send()
         except (smtplib.SMTPException, OSError) as exc:
             logger.warning("dunning message %s to %s failed: %s", message.pk, message.to_email, exc)
             claimed.status, claimed.last_error = DunningMessage.Status.FAILED, str(exc)[:2000]

@@ -115,24 +115,60 @@ def stage_levels(organization: Organization, run_date: dt.date) -> pd.DataFrame:
     an invoice is at level k when ``next_due < due_date <= reach_due``, where ``reach_due`` is the run
     date minus the level's days and ``next_due`` the same for the policy's next level."""
     rows = list(
-        DunningLevel.objects.for_organization(organization).filter(is_active=True)
-        .order_by("policy_id", "days").values_list("policy_id", "id", "days", "name", "send_message", "task",
-                                                   "credit_hold", "policy__min_amount")
+        DunningLevel.objects.for_organization(organization)
+        .filter(is_active=True)
+        .order_by("policy_id", "days")
+        .values_list(
+            "policy_id", "id", "days", "name", "send_message", "task", "credit_hold", "policy__min_amount"
+        )
     )
     records = []
     for i, (policy_id, level_id, days, name, send, task, hold, min_amount) in enumerate(rows):
         nxt = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][0] == policy_id else None
-        records.append({
-            "policy_id": policy_id, "level_id": level_id, "days": days, "name": name,
-            "reach_due": run_date - dt.timedelta(days=days),
-            "next_due": run_date - dt.timedelta(days=nxt[2]) if nxt else None,
-            "send": int(send), "task": task, "hold": int(hold), "min_amount": str(min_amount),
-        })
-    frame = pd.DataFrame(records, columns=["policy_id", "level_id", "days", "name", "reach_due", "next_due", "send",
-                                           "task", "hold", "min_amount"])
-    _temp_table(LEVELS, {"policy_id": "bigint", "level_id": "bigint", "days": "integer", "name": "text",
-                         "reach_due": "date", "next_due": "date", "send": "integer", "task": "text",
-                         "hold": "integer", "min_amount": "numeric"})
+        records.append(
+            {
+                "policy_id": policy_id,
+                "level_id": level_id,
+                "days": days,
+                "name": name,
+                "reach_due": run_date - dt.timedelta(days=days),
+                "next_due": run_date - dt.timedelta(days=nxt[2]) if nxt else None,
+                "send": int(send),
+                "task": task,
+                "hold": int(hold),
+                "min_amount": str(min_amount),
+            }
+        )
+    frame = pd.DataFrame(
+        records,
+        columns=[
+            "policy_id",
+            "level_id",
+            "days",
+            "name",
+            "reach_due",
+            "next_due",
+            "send",
+            "task",
+            "hold",
+            "min_amount",
+        ],
+    )
+    _temp_table(
+        LEVELS,
+        {
+            "policy_id": "bigint",
+            "level_id": "bigint",
+            "days": "integer",
+            "name": "text",
+            "reach_due": "date",
+            "next_due": "date",
+            "send": "integer",
+            "task": "text",
+            "hold": "integer",
+            "min_amount": "numeric",
+        },
+    )
     insert_frame(LEVELS, frame)
     return frame
 
@@ -141,16 +177,21 @@ def stage_fx(organization: Organization, run_date: dt.date) -> None:
     """Rates in force on the run date, for the threshold test in base currency. An invoice in a
     currency without a rate is never held back by the threshold (it is dunned)."""
     rates: dict[str, Any] = {}
-    for currency, rate in (FXRate.objects.for_organization(organization).filter(rate_date__lte=run_date)
-                           .order_by("currency", "-rate_date").values_list("currency", "rate")):
+    for currency, rate in (
+        FXRate.objects.for_organization(organization)
+        .filter(rate_date__lte=run_date)
+        .order_by("currency", "-rate_date")
+        .values_list("currency", "rate")
+    ):
         rates.setdefault(currency, rate)
     rates[organization.base_currency] = 1
     _temp_table(FX, {"currency": "text", "rate": "numeric"})
     insert_frame(FX, pd.DataFrame({"currency": list(rates), "rate": [str(r) for r in rates.values()]}))
 
 
-def due_select(organization: Organization, run_date: dt.date, default_policy_id: int,
-               max_reach_due: dt.date) -> tuple[str, list[Any]]:
+def due_select(
+    organization: Organization, run_date: dt.date, default_policy_id: int, max_reach_due: dt.date
+) -> tuple[str, list[Any]]:
     """The one statement that finds what is due: (invoice, customer, level, open amount, currency, skip
     reason or ''), needing the levels and FX stages. On PostgreSQL the plan is hash joins throughout
     (allocations aggregated once, the fired-actions anti-join hashed): see bench/dunning.py."""
@@ -185,13 +226,16 @@ def due_select(organization: Organization, run_date: dt.date, default_policy_id:
                    WHERE organization_id = %s AND status = 'open' AND invoice_id IS NULL) pc
           ON pc.customer_id = o.customer_id
         WHERE NOT EXISTS (SELECT 1 FROM {_t(DunningAction)} d
-                          WHERE d.organization_id = %s AND d.invoice_id = o.invoice_id AND d.level_id = l.level_id)
+                          WHERE d.organization_id = %s AND d.invoice_id = o.invoice_id
+                            AND d.level_id = l.level_id)
     """  # noqa: S608 - identifiers from model meta, values as parameters
     params = [True, org, run_date, org, run_date, max_reach_due, default_policy_id, org, org, org, org]
     return sql, params
 
 
-def stage_due(organization: Organization, run_date: dt.date, policy: DunningPolicy, levels: pd.DataFrame) -> None:
+def stage_due(
+    organization: Organization, run_date: dt.date, policy: DunningPolicy, levels: pd.DataFrame
+) -> None:
     max_reach = max(levels["reach_due"]) if len(levels) else run_date
     sql, params = due_select(organization, run_date, policy.pk, max_reach)
     _execute(f"DROP TABLE IF EXISTS {DUE}")
@@ -208,22 +252,36 @@ def promises_close_due(organization: Organization, run: DunningRun, grace_days: 
     ``broken_promise`` task for the managers' queue, and its invoices are dunned again in this run."""
     run_date = run.run_date
     cutoff = run_date - dt.timedelta(days=grace_days)
-    promises = list(PromiseToPay.objects.for_organization(organization).select_for_update()
-                    .filter(status=PromiseToPay.Status.OPEN, promised_date__lt=cutoff).order_by("pk"))
+    promises = list(
+        PromiseToPay.objects.for_organization(organization)
+        .select_for_update()
+        .filter(status=PromiseToPay.Status.OPEN, promised_date__lt=cutoff)
+        .order_by("pk")
+    )
     if not promises:
         return 0
     earliest = min(p.made_on for p in promises)
-    payments = list(Payment.objects.for_organization(organization)
-                    .filter(customer_id__in={p.customer_id for p in promises}, received_on__gte=earliest,
-                            received_on__lte=run_date)
-                    .values_list("customer_id", "currency", "received_on", "amount"))
+    payments = list(
+        Payment.objects.for_organization(organization)
+        .filter(
+            customer_id__in={p.customer_id for p in promises},
+            received_on__gte=earliest,
+            received_on__lte=run_date,
+        )
+        .values_list("customer_id", "currency", "received_on", "amount")
+    )
     events, tasks = [], []
     broken = 0
     for promise in promises:
         until = promise.promised_date + dt.timedelta(days=grace_days)
-        received = sum((amount for cust, cur, day, amount in payments
-                        if cust == promise.customer_id and cur == promise.currency
-                        and promise.made_on <= day <= until), start=type(promise.amount)(0))
+        received = sum(
+            (
+                amount
+                for cust, cur, day, amount in payments
+                if cust == promise.customer_id and cur == promise.currency and promise.made_on <= day <= until
+            ),
+            start=type(promise.amount)(0),
+        )
         promise.received = received
         promise.closed_on = run_date
         if received >= promise.amount:
@@ -231,14 +289,25 @@ def promises_close_due(organization: Organization, run: DunningRun, grace_days: 
         else:
             promise.status = PromiseToPay.Status.BROKEN
             broken += 1
-            tasks.append(CollectionTask(
-                organization=organization, customer_id=promise.customer_id, kind=CollectionTask.Kind.BROKEN_PROMISE,
-                due_date=run_date, run=run,
-                title=f"Broken promise: {promise.amount} {promise.currency} by {promise.promised_date}",
-                note=f"Received {received} {promise.currency} of {promise.amount} by {until}.",
-            ))
-        events.append(AuditEvent(f"promise.{promise.status}", promise, {"status": "open"},
-                                 {"status": promise.status, "received": received, "amount": promise.amount}))
+            tasks.append(
+                CollectionTask(
+                    organization=organization,
+                    customer_id=promise.customer_id,
+                    kind=CollectionTask.Kind.BROKEN_PROMISE,
+                    due_date=run_date,
+                    run=run,
+                    title=f"Broken promise: {promise.amount} {promise.currency} by {promise.promised_date}",
+                    note=f"Received {received} {promise.currency} of {promise.amount} by {until}.",
+                )
+            )
+        events.append(
+            AuditEvent(
+                f"promise.{promise.status}",
+                promise,
+                {"status": "open"},
+                {"status": promise.status, "received": received, "amount": promise.amount},
+            )
+        )
     PromiseToPay.objects.bulk_update(promises, ["status", "received", "closed_on"])
     CollectionTask.objects.bulk_create(tasks, ignore_conflicts=True)
     audit_append_many(organization=organization, actor=None, events=events)
@@ -246,9 +315,14 @@ def promises_close_due(organization: Organization, run: DunningRun, grace_days: 
 
 
 def _chunks(cursor: int, size: int) -> list[tuple[int, int]]:
-    ids = [r[0] for r in _fetch(
-        f"SELECT DISTINCT customer_id FROM {DUE} WHERE skip = '' AND customer_id > %s ORDER BY customer_id", [cursor]
-    )]
+    ids = [
+        r[0]
+        for r in _fetch(
+            f"SELECT DISTINCT customer_id FROM {DUE} WHERE skip = '' AND customer_id > %s "  # noqa: S608
+            "ORDER BY customer_id",
+            [cursor],
+        )
+    ]
     bounds, lo = [], cursor
     for start in range(0, len(ids), size):
         hi = ids[min(start + size, len(ids)) - 1]
@@ -259,8 +333,8 @@ def _chunks(cursor: int, size: int) -> list[tuple[int, int]]:
 
 def _insert_actions(org_id: int, run: DunningRun, lo: int, hi: int) -> list[tuple[int, int]]:
     return _fetch(
-        f"""INSERT INTO {_t(DunningAction)} (organization_id, run_id, invoice_id, customer_id, level_id, run_date,
-                                             open_amount, currency)
+        f"""INSERT INTO {_t(DunningAction)} (organization_id, run_id, invoice_id, customer_id, level_id,
+                                             run_date, open_amount, currency)
             SELECT %s, %s, s.invoice_id, s.customer_id, s.level_id, %s, s.open_amount, s.currency
             FROM {DUE} s WHERE s.skip = '' AND s.customer_id > %s AND s.customer_id <= %s
             ON CONFLICT DO NOTHING
@@ -275,8 +349,8 @@ def _insert_messages(org_id: int, run: DunningRun, lo: int, hi: int) -> int:
     email = "coalesce(nullif(cp.dunning_email, ''), c.email, '')"
     zh = ", ".join(f"'{c}'" for c in ("CN", "HK", "MO", "TW"))
     return _execute(
-        f"""INSERT INTO {_t(DunningMessage)} (organization_id, run_id, customer_id, level_id, language, to_email,
-                                              status, subject, body, attempts, last_error)
+        f"""INSERT INTO {_t(DunningMessage)} (organization_id, run_id, customer_id, level_id, language,
+                                              to_email, status, subject, body, attempts, last_error)
             SELECT %s, %s, m.customer_id, lt.level_id,
                    CASE WHEN coalesce(cp.language, '') <> '' THEN cp.language
                         WHEN c.country_id IN ({zh}) THEN 'zh-hans' ELSE 'en' END,
@@ -298,9 +372,10 @@ def _insert_tasks(org_id: int, run: DunningRun, lo: int, hi: int) -> int:
     """One task per customer and kind: calls go to the customer's collector, the rest (escalations,
     hand-overs) to the managers' queue (unassigned)."""
     return _execute(
-        f"""INSERT INTO {_t(CollectionTask)} (organization_id, customer_id, kind, status, assigned_to_id, due_date,
-                                              run_id, title, note)
-            SELECT %s, t.customer_id, t.task, 'open', CASE WHEN t.task = 'call' THEN cp.collector_id END, %s, %s,
+        f"""INSERT INTO {_t(CollectionTask)} (organization_id, customer_id, kind, status, assigned_to_id,
+                                              due_date, run_id, title, note)
+            SELECT %s, t.customer_id, t.task, 'open', CASE WHEN t.task = 'call' THEN cp.collector_id END,
+                   %s, %s,
                    t.level_name || ': ' || CAST(t.n AS TEXT) || ' invoice(s)', ''
             FROM (SELECT d.customer_id, l.task, max(l.name) AS level_name, count(*) AS n
                   FROM {_t(DunningAction)} d JOIN {LEVELS} l ON l.level_id = d.level_id
@@ -344,14 +419,33 @@ def _process_chunk(organization: Organization, run_id: int, lo: int, hi: int) ->
         # and a SHA-256 over the sorted (invoice, level) pairs fired, which makes the action rows
         # tamper-evident. One entry per action or per held customer would cost a hashed ledger row each
         # (~0.3 ms): minutes on a first run over a large book.
-        audit_append_many(organization=organization, actor=None, events=[AuditEvent("dunning.actions", run, None, {
-            "run_date": run.run_date, "customers": [lo, hi], "actions": len(fired),
-            "by_level": {str(k): v for k, v in sorted(by_level.items())}, "messages": messages, "tasks": tasks,
-            "credit_holds": held, "actions_sha256": digest,
-        })])
+        audit_append_many(
+            organization=organization,
+            actor=None,
+            events=[
+                AuditEvent(
+                    "dunning.actions",
+                    run,
+                    None,
+                    {
+                        "run_date": run.run_date,
+                        "customers": [lo, hi],
+                        "actions": len(fired),
+                        "by_level": {str(k): v for k, v in sorted(by_level.items())},
+                        "messages": messages,
+                        "tasks": tasks,
+                        "credit_holds": held,
+                        "actions_sha256": digest,
+                    },
+                )
+            ],
+        )
         DunningRun.objects.filter(pk=run.pk).update(
-            cursor=hi, actions=run.actions + len(fired), messages=run.messages + messages,
-            tasks=run.tasks + tasks, holds=run.holds + len(held),
+            cursor=hi,
+            actions=run.actions + len(fired),
+            messages=run.messages + messages,
+            tasks=run.tasks + tasks,
+            holds=run.holds + len(held),
         )
 
 
@@ -368,8 +462,13 @@ def _start(organization: Organization, run_date: dt.date) -> tuple[DunningRun, b
         return run, True
 
 
-def dunning_run(*, organization: Organization, run_date: dt.date, chunk_customers: int = CHUNK_CUSTOMERS,
-                policy: DunningPolicy | None = None) -> DunningRun | None:
+def dunning_run(
+    *,
+    organization: Organization,
+    run_date: dt.date,
+    chunk_customers: int = CHUNK_CUSTOMERS,
+    policy: DunningPolicy | None = None,
+) -> DunningRun | None:
     """Run (or resume) the organization's dunning for ``run_date``; see the module docstring for the
     guarantees. Returns the run, or None when the organization has no default policy."""
     policy = policy or DunningPolicy.objects.for_organization(organization).filter(is_default=True).first()
@@ -386,7 +485,7 @@ def dunning_run(*, organization: Organization, run_date: dt.date, chunk_customer
         levels = stage_levels(organization, run_date)
         stage_fx(organization, run_date)
         stage_due(organization, run_date, policy, levels)
-        skipped = dict(_fetch(f"SELECT skip, count(*) FROM {DUE} WHERE skip <> '' GROUP BY skip"))
+        skipped = dict(_fetch(f"SELECT skip, count(*) FROM {DUE} WHERE skip <> '' GROUP BY skip"))  # noqa: S608
         run.refresh_from_db()
         for lo, hi in _chunks(run.cursor, chunk_customers):
             _process_chunk(organization, run.pk, lo, hi)
@@ -396,12 +495,27 @@ def dunning_run(*, organization: Organization, run_date: dt.date, chunk_customer
             run.finished_at = timezone.now()
             run.skipped = skipped
             run.save(update_fields=["status", "finished_at", "skipped"])
-            audit_append_many(organization=organization, actor=None, events=[AuditEvent(
-                "dunning.run_completed", run, None,
-                {"run_date": run_date, "actions": run.actions, "messages": run.messages, "tasks": run.tasks,
-                 "credit_holds": run.holds, "promises_broken": run.promises_broken, "skipped": skipped,
-                 "attempt": run.attempts},
-            )])
+            audit_append_many(
+                organization=organization,
+                actor=None,
+                events=[
+                    AuditEvent(
+                        "dunning.run_completed",
+                        run,
+                        None,
+                        {
+                            "run_date": run_date,
+                            "actions": run.actions,
+                            "messages": run.messages,
+                            "tasks": run.tasks,
+                            "credit_holds": run.holds,
+                            "promises_broken": run.promises_broken,
+                            "skipped": skipped,
+                            "attempt": run.attempts,
+                        },
+                    )
+                ],
+            )
             from ..tasks import dunning_send_outbox
 
             org_id = organization.pk

@@ -41,8 +41,9 @@ def days_until(start: dt.date, end: dt.date):
 
 
 def fired(org) -> list[tuple[str, int, dt.date]]:
-    return sorted(DunningAction.objects.for_organization(org)
-                  .values_list("invoice__number", "level__days", "run_date"))
+    return sorted(
+        DunningAction.objects.for_organization(org).values_list("invoice__number", "level__days", "run_date")
+    )
 
 
 def test_every_level_fires_once_on_its_day_over_daily_runs(org, policy):
@@ -52,8 +53,11 @@ def test_every_level_fires_once_on_its_day_over_daily_runs(org, policy):
         dunning_run(organization=org, run_date=day)
         dunning_run(organization=org, run_date=day)  # the same day's second run
     assert fired(org) == [
-        (inv.number, -7, D(2026, 2, 22)), (inv.number, 1, D(2026, 3, 2)), (inv.number, 15, D(2026, 3, 16)),
-        (inv.number, 30, D(2026, 3, 31)), (inv.number, 60, D(2026, 4, 30)),
+        (inv.number, -7, D(2026, 2, 22)),
+        (inv.number, 1, D(2026, 3, 2)),
+        (inv.number, 15, D(2026, 3, 16)),
+        (inv.number, 30, D(2026, 3, 31)),
+        (inv.number, 60, D(2026, 4, 30)),
     ]
     assert DunningMessage.objects.for_organization(org).count() == 5
     assert set(DunningRun.objects.for_organization(org).values_list("attempts", flat=True)) == {1}
@@ -64,12 +68,20 @@ def test_same_day_second_run_adds_nothing(org, policy):
     for i, c in enumerate(customers):
         invoice(c, "500.00", D(2025, 11, 1), D(2026, 2, 1) - dt.timedelta(days=20 * i))
     first = dunning_run(organization=org, run_date=D(2026, 3, 10))
-    counts = (DunningAction.objects.count(), DunningMessage.objects.count(), CollectionTask.objects.count(),
-              AuditEntry.objects.count())
+    counts = (
+        DunningAction.objects.count(),
+        DunningMessage.objects.count(),
+        CollectionTask.objects.count(),
+        AuditEntry.objects.count(),
+    )
     again = dunning_run(organization=org, run_date=D(2026, 3, 10))
     assert again.pk == first.pk and again.status == "completed"
-    assert counts == (DunningAction.objects.count(), DunningMessage.objects.count(), CollectionTask.objects.count(),
-                      AuditEntry.objects.count())
+    assert counts == (
+        DunningAction.objects.count(),
+        DunningMessage.objects.count(),
+        CollectionTask.objects.count(),
+        AuditEntry.objects.count(),
+    )
     assert counts[0] == 3
 
 
@@ -81,13 +93,20 @@ def _book(org, customers: int = 12) -> dict[str, int]:
         for j, late in enumerate((3, 20, 45, 90)):
             if (k + j) % 3 == 0:
                 continue
-            inv = invoice(c, f"{100 + k}.00", D(2026, 1, 1), D(2026, 6, 1) - dt.timedelta(days=late),
-                          number=f"{org.slug}-{k}-{j}")
+            inv = invoice(
+                c,
+                f"{100 + k}.00",
+                D(2026, 1, 1),
+                D(2026, 6, 1) - dt.timedelta(days=late),
+                number=f"{org.slug}-{k}-{j}",
+            )
             expected[inv.number] = {3: 1, 20: 15, 45: 30, 90: 60}[late]
     return expected
 
 
-def test_a_run_that_crashes_midway_and_is_rerun_duplicates_nothing_and_misses_nothing(org, policy, monkeypatch):
+def test_a_run_that_crashes_midway_and_is_rerun_duplicates_nothing_and_misses_nothing(
+    org, policy, monkeypatch
+):
     expected = _book(org)
     calls = {"n": 0}
     real = run_mod._insert_tasks
@@ -121,8 +140,9 @@ def test_a_run_that_crashes_midway_and_is_rerun_duplicates_nothing_and_misses_no
     dunning_policy_ensure_default(other)
     twin = _book(other)
     dunning_run(organization=other, run_date=D(2026, 6, 1), chunk_customers=5)
-    assert sorted(DunningAction.objects.for_organization(other).values_list("level__days", flat=True)) == sorted(
-        twin.values())
+    assert sorted(
+        DunningAction.objects.for_organization(other).values_list("level__days", flat=True)
+    ) == sorted(twin.values())
 
 
 def test_catch_up_fires_only_the_highest_level_reached(org, policy):
@@ -145,11 +165,26 @@ def test_disputed_promised_do_not_dun_and_small_invoices_are_skipped(org, policy
     small = invoice(a, "49.99", D(2026, 1, 1), D(2026, 2, 1))
     account = invoice(b, "400.00", D(2026, 1, 1), D(2026, 2, 1))
     blocked = invoice(dnd, "400.00", D(2026, 1, 1), D(2026, 2, 1))
-    Dispute.objects.create(organization=org, invoice=disputed, customer=a, reason="quality", opened_on=D(2026, 2, 2))
-    PromiseToPay.objects.create(organization=org, customer=a, invoice=promised, made_on=D(2026, 2, 2),
-                                promised_date=D(2026, 3, 1), amount=Decimal("400.00"), currency="EUR")
-    PromiseToPay.objects.create(organization=org, customer=b, made_on=D(2026, 2, 2),
-                                promised_date=D(2026, 3, 1), amount=Decimal("400.00"), currency="EUR")
+    Dispute.objects.create(
+        organization=org, invoice=disputed, customer=a, reason="quality", opened_on=D(2026, 2, 2)
+    )
+    PromiseToPay.objects.create(
+        organization=org,
+        customer=a,
+        invoice=promised,
+        made_on=D(2026, 2, 2),
+        promised_date=D(2026, 3, 1),
+        amount=Decimal("400.00"),
+        currency="EUR",
+    )
+    PromiseToPay.objects.create(
+        organization=org,
+        customer=b,
+        made_on=D(2026, 2, 2),
+        promised_date=D(2026, 3, 1),
+        amount=Decimal("400.00"),
+        currency="EUR",
+    )
     CollectionProfile.objects.create(organization=org, customer=dnd, do_not_dun=True)
     run = dunning_run(organization=org, run_date=D(2026, 2, 5))
     assert [n for n, _lv, _d in fired(org)] == [plain.number]
@@ -158,17 +193,31 @@ def test_disputed_promised_do_not_dun_and_small_invoices_are_skipped(org, policy
     Dispute.objects.filter(invoice=disputed).update(status="resolved")
     dunning_run(organization=org, run_date=D(2026, 2, 17))
     assert (disputed.number, 15, D(2026, 2, 17)) in fired(org)
-    assert not {promised.number, account.number, blocked.number, small.number} & {n for n, _l, _d in fired(org)}
+    assert not {promised.number, account.number, blocked.number, small.number} & {
+        n for n, _l, _d in fired(org)
+    }
 
 
 def test_a_broken_promise_is_flagged_escalated_and_dunning_resumes(org, policy):
     c, k = CustomerFactory(organization=org), CustomerFactory(organization=org)
     inv = invoice(c, "800.00", D(2026, 1, 1), D(2026, 2, 1))
     kept_inv = invoice(k, "800.00", D(2026, 1, 1), D(2026, 2, 1))
-    broken = PromiseToPay.objects.create(organization=org, customer=c, made_on=D(2026, 2, 3),
-                                         promised_date=D(2026, 2, 10), amount=Decimal("800.00"), currency="EUR")
-    kept = PromiseToPay.objects.create(organization=org, customer=k, made_on=D(2026, 2, 3),
-                                       promised_date=D(2026, 2, 10), amount=Decimal("300.00"), currency="EUR")
+    broken = PromiseToPay.objects.create(
+        organization=org,
+        customer=c,
+        made_on=D(2026, 2, 3),
+        promised_date=D(2026, 2, 10),
+        amount=Decimal("800.00"),
+        currency="EUR",
+    )
+    kept = PromiseToPay.objects.create(
+        organization=org,
+        customer=k,
+        made_on=D(2026, 2, 3),
+        promised_date=D(2026, 2, 10),
+        amount=Decimal("300.00"),
+        currency="EUR",
+    )
     pay(inv, "100.00", D(2026, 2, 9))  # short of the 800 promised
     pay(kept_inv, "300.00", D(2026, 2, 11))  # inside the two days of grace
     dunning_run(organization=org, run_date=D(2026, 2, 12))  # still within grace: nothing happens
@@ -189,10 +238,12 @@ def test_a_broken_promise_is_flagged_escalated_and_dunning_resumes(org, policy):
 def test_one_message_per_customer_in_its_language(org, policy, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     de = CustomerFactory(organization=org, legal_name="Müller & Söhne GmbH", email="ap@mueller.example")
-    cn = CustomerFactory(organization=org, legal_name="上海华信贸易有限公司", email="ap@huaxin.example",
-                         country_id="CN")
-    numbers = [invoice(de, "100.00", D(2026, 1, 1), D(2026, 3, 1) - dt.timedelta(days=d)).number
-               for d in (-5, 2, 20)]
+    cn = CustomerFactory(
+        organization=org, legal_name="上海华信贸易有限公司", email="ap@huaxin.example", country_id="CN"
+    )
+    numbers = [
+        invoice(de, "100.00", D(2026, 1, 1), D(2026, 3, 1) - dt.timedelta(days=d)).number for d in (-5, 2, 20)
+    ]
     invoice(cn, "250.00", D(2026, 1, 1), D(2026, 2, 1))
     run = dunning_run(organization=org, run_date=D(2026, 3, 1))
     assert run.actions == 4 and run.messages == 2
@@ -204,7 +255,11 @@ def test_one_message_per_customer_in_its_language(org, policy, settings):
     english = next(m for m in mail.outbox if m.to == ["ap@mueller.example"])
     assert "Dear Müller & Söhne GmbH" in english.body and "&amp;" not in english.body
     assert all(n in english.body for n in numbers) and "Total open: 300.00 EUR" in english.body
-    assert "(20 days overdue)" in english.body and "(2 days overdue)" in english.body and english.subject.startswith("Second reminder")
+    assert (
+        "(20 days overdue)" in english.body
+        and "(2 days overdue)" in english.body
+        and english.subject.startswith("Second reminder")
+    )
     chinese = next(m for m in mail.outbox if m.to == ["ap@huaxin.example"])
     assert "尊敬的上海华信贸易有限公司" in chinese.body and "逾期 28 天" in chinese.body
     msg.refresh_from_db()
@@ -247,7 +302,9 @@ def test_final_notice_puts_active_customer_on_hold_and_tasks_go_to_the_collector
     dunning_run(organization=org, run_date=D(2026, 3, 3))  # +30: final notice and credit hold
     c.refresh_from_db()
     assert c.status == Customer.Status.ON_HOLD
-    hold_entries = [e.after for e in AuditEntry.objects.filter(action="dunning.actions") if e.after["credit_holds"]]
+    hold_entries = [
+        e.after for e in AuditEntry.objects.filter(action="dunning.actions") if e.after["credit_holds"]
+    ]
     assert [e["credit_holds"] for e in hold_entries] == [[c.pk]]
     call = CollectionTask.objects.get(kind="call")
     assert call.assigned_to == collector and call.title == "Second reminder: 1 invoice(s)"

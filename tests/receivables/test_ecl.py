@@ -8,7 +8,13 @@ import pytest
 
 from credit_platform.models import AuditEntry
 from customers.models import Customer
-from receivables.ecl import ecl_movement, ecl_reserve, ecl_settings_update, ecl_snapshot_record, provision_matrix
+from receivables.ecl import (
+    ecl_movement,
+    ecl_reserve,
+    ecl_settings_update,
+    ecl_snapshot_record,
+    provision_matrix,
+)
 from receivables.models import EclSettings
 from tests.factories import CustomerFactory, FXRateFactory
 
@@ -41,8 +47,9 @@ def history(org):
     invoice(usd, "1000.00", D(2026, 6, 1), D(2026, 7, 1))
     e = CustomerFactory(organization=org, status=Customer.Status.IN_DEFAULT)
     invoice(e, "1000.00", D(2025, 11, 1), D(2025, 12, 1))
-    EclSettings.objects.create(organization=org, lookback_periods=2, forward_factor=Decimal("1.2"),
-                               recovery_rate=Decimal("0.1"))
+    EclSettings.objects.create(
+        organization=org, lookback_periods=2, forward_factor=Decimal("1.2"), recovery_rate=Decimal("0.1")
+    )
     return c
 
 
@@ -56,10 +63,19 @@ def test_provision_matrix_from_roll_rates(org, history):
     assert rolls[3:6] == [None, None, None]  # no history: taken as 100% (no evidence of cures)
     assert rolls[6] == Decimal("1.000000")  # 151-180 -> 181-210: E, 1,000 / 1,000
     # probability of reaching 181 days: the chain of roll rates
-    assert m.pd[""][:4] == [Decimal("0.152778"), Decimal("0.166667"), Decimal("0.833333"), Decimal("1.000000")]
+    assert m.pd[""][:4] == [
+        Decimal("0.152778"),
+        Decimal("0.166667"),
+        Decimal("0.833333"),
+        Decimal("1.000000"),
+    ]
     # loss rate = min(PD x 1.2, 1) x (1 - 0.1)
-    assert m.loss_rates[""][:4] == [Decimal("0.165000"), Decimal("0.180000"), Decimal("0.900000"),
-                                    Decimal("0.900000")]
+    assert m.loss_rates[""][:4] == [
+        Decimal("0.165000"),
+        Decimal("0.180000"),
+        Decimal("0.900000"),
+        Decimal("0.900000"),
+    ]
 
 
 def test_reserve_per_bucket_and_in_total_with_individual_provision(org, history):
@@ -70,7 +86,10 @@ def test_reserve_per_bucket_and_in_total_with_individual_provision(org, history)
         "d1_30": (Decimal("750.00"), Decimal("135.00")),  # 750 x 18%
         "d61_90": (Decimal("500.00"), Decimal("450.00")),  # 500 x 90%
     }
-    assert (r.individual_balance, r.individual) == (Decimal("1000.00"), Decimal("900.00"))  # E: 1,000 x LGD 0.9
+    assert (r.individual_balance, r.individual) == (
+        Decimal("1000.00"),
+        Decimal("900.00"),
+    )  # E: 1,000 x LGD 0.9
     assert r.collective == Decimal("667.50") and r.total == Decimal("1567.50")
     assert r.balance == Decimal("2750.00")
     by_bucket = {row.key: row.reserve for row in r.by_aging_bucket()}

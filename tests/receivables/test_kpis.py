@@ -37,7 +37,10 @@ def test_aging_dso_add_cei_match_hand_computed_figures(org, tiny_book):
     fig = portfolio_figures(org, D(2026, 3, 31))
     # open: F1 1,000 (19 days late), M1 1,000 and M2 1,500 (not yet due)
     assert fig.total == Decimal("3500.00")
-    assert dict((k, v) for k, _l, v in fig.buckets if v) == {"current": Decimal("2500.00"), "d1_30": Decimal("1000.00")}
+    assert dict((k, v) for k, _l, v in fig.buckets if v) == {
+        "current": Decimal("2500.00"),
+        "d1_30": Decimal("1000.00"),
+    }
     # DSO: March sales 3,000 over 31 days are used up, 500 of February's 2,000 over 28 days remain
     assert fig.dso == pytest.approx(31 + 500 / 2000 * 28)  # 38.0
     # BPDSO: current 2,500 of March's 3,000 sales over 31 days
@@ -56,9 +59,13 @@ def test_aging_dso_add_cei_match_hand_computed_figures(org, tiny_book):
 def test_countback_walks_back_until_the_balance_is_covered():
     assert countback(Decimal("0"), [(Decimal("10"), 30)]) == (0.0, False)
     assert countback(Decimal("150"), [(Decimal("100"), 31), (Decimal("0"), 28), (Decimal("100"), 31)]) == (
-        pytest.approx(31 + 28 + 15.5), False)
+        pytest.approx(31 + 28 + 15.5),
+        False,
+    )
     assert countback(Decimal("500"), [(Decimal("100"), 30)]) == (30.0, True)
-    assert add_months(D(2026, 3, 31), -1) == D(2026, 2, 28) and add_months(D(2026, 1, 31), -2) == D(2025, 11, 30)
+    assert add_months(D(2026, 3, 31), -1) == D(2026, 2, 28) and add_months(D(2026, 1, 31), -2) == D(
+        2025, 11, 30
+    )
 
 
 def test_figures_by_dimension(org, tiny_book, member):
@@ -70,8 +77,10 @@ def test_figures_by_dimension(org, tiny_book, member):
     assert by_country["DE"].total == Decimal("3500.00") and by_country["FR"].total == Decimal("400.00")
     assert by_country["FR"].label == "France" and by_country["FR"].overdue == Decimal("400.00")
     by_collector = receivable_figures(org, D(2026, 3, 31), "collector")
-    assert [(f.label, f.total) for f in by_collector] == [("Lin Wei", Decimal("3500.00")),
-                                                          ("Unassigned", Decimal("400.00"))]
+    assert [(f.label, f.total) for f in by_collector] == [
+        ("Lin Wei", Decimal("3500.00")),
+        ("Unassigned", Decimal("400.00")),
+    ]
     assert by_collector[0].dso == pytest.approx(38.0)
     by_sector = {f.key: f.total for f in receivable_figures(org, D(2026, 3, 31), "sector")}
     assert by_sector == {"C": Decimal("3500.00"), "G": Decimal("400.00")}
@@ -89,7 +98,9 @@ def test_aging_total_equals_open_balances_to_the_cent_in_several_currencies(org)
         for k, late in enumerate((-10, 5, 40, 75, 120, 400)):
             n += 1
             due = as_of - dt.timedelta(days=late)
-            inv = invoice(customer, f"{1000 + 33.33 * k + n:.2f}", min(due, as_of) - dt.timedelta(days=30), due)
+            inv = invoice(
+                customer, f"{1000 + 33.33 * k + n:.2f}", min(due, as_of) - dt.timedelta(days=30), due
+            )
             if k % 2:
                 pay(inv, f"{17.77 * k:.2f}", min(due, as_of) - dt.timedelta(days=1))
             if k % 3 == 2:

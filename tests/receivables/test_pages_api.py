@@ -28,7 +28,9 @@ def book(org):
     customers = []
     for k in range(12):
         c = CustomerFactory(organization=org, legal_name=f"Kunde {k} GmbH" if k else "上海华信贸易有限公司")
-        invoice(c, f"{100 * (k + 1)}.00", today - dt.timedelta(days=200), today - dt.timedelta(days=5 + 10 * k))
+        invoice(
+            c, f"{100 * (k + 1)}.00", today - dt.timedelta(days=200), today - dt.timedelta(days=5 + 10 * k)
+        )
         customers.append(c)
     return customers
 
@@ -70,13 +72,22 @@ def test_collector_records_a_promise_and_a_call_from_the_page(client, org, membe
     promise = PromiseToPay.objects.get()
     assert (promise.customer, promise.amount, promise.invoice) == (book[1], Decimal("150.00"), None)
     client.post(url, {"action": "note", "outcome": "reached", "note": "spoke to AP"})
-    client.post(url, {"action": "profile", "do_not_dun": "on", "do_not_dun_reason": "insolvency filed",
-                      "language": "", "dunning_email": ""})
+    client.post(
+        url,
+        {
+            "action": "profile",
+            "do_not_dun": "on",
+            "do_not_dun_reason": "insolvency filed",
+            "language": "",
+            "dunning_email": "",
+        },
+    )
     assert CollectionProfile.objects.get(customer=book[1]).do_not_dun
     bad = client.post(url, {"action": "promise", "amount": "-5", "promised_date": due.isoformat()})
     assert bad.status_code == 200 and bad.context["promise_form"].errors
     assert {"promise.created", "collections.call_logged", "collections.profile_changed"} <= set(
-        AuditEntry.objects.values_list("action", flat=True))
+        AuditEntry.objects.values_list("action", flat=True)
+    )
 
 
 def test_policy_edits_need_policy_capability(client, org, member, book):
@@ -85,10 +96,19 @@ def test_policy_edits_need_policy_capability(client, org, member, book):
     assert client.post(reverse("collections-dunning"), {"action": "run"}).status_code == 403
     client.force_login(member(org, Role.CREDIT_MANAGER))
     level = policy.levels.get(days=15)
-    data = {"action": "level", "level": level.pk, "days": 14, "name": "Second reminder", "is_active": "on",
-            "send_message": "on", "task": "call", "subject_en": "Overdue - {{ organization }}",
-            "body_en": "Dear {{ customer }}, {% for i in items %}{{ i.number }}{% endfor %}", "subject_zh": "",
-            "body_zh": ""}
+    data = {
+        "action": "level",
+        "level": level.pk,
+        "days": 14,
+        "name": "Second reminder",
+        "is_active": "on",
+        "send_message": "on",
+        "task": "call",
+        "subject_en": "Overdue - {{ organization }}",
+        "body_en": "Dear {{ customer }}, {% for i in items %}{{ i.number }}{% endfor %}",
+        "subject_zh": "",
+        "body_zh": "",
+    }
     assert client.post(reverse("collections-dunning"), data).status_code == 302
     assert DunningLevel.objects.get(pk=level.pk).days == 14
     broken = client.post(reverse("collections-dunning"), {**data, "body_en": "{% for i in items %}"})
@@ -113,25 +133,45 @@ def api(org, member):
 def test_api_promises_and_disputes(api, org, other_org, book):
     client = api()
     inv = book[2].invoices.get()
-    r = client.post("/receivables/api/promises/", {"customer": book[2].external_id, "amount": "300.00",
-                                                   "promised_date": "2030-01-15"}, format="json")
+    r = client.post(
+        "/receivables/api/promises/",
+        {"customer": book[2].external_id, "amount": "300.00", "promised_date": "2030-01-15"},
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     assert r.json()["currency"] == "EUR" and r.json()["invoice"] is None
     r = client.post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
     assert r.status_code == 201 and Dispute.objects.get().invoice == inv
-    again = client.post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
+    again = client.post(
+        "/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json"
+    )
     assert again.status_code == 409 and again.json()["code"] == "conflict"
     pk = r.json()["id"]
-    assert client.post(f"/receivables/api/disputes/{pk}/resolve/", {"status": "rejected"}, format="json").json()[
-        "status"] == "rejected"
-    unknown = client.post("/receivables/api/promises/", {"customer": "NOPE", "amount": "1.00",
-                                                         "promised_date": "2030-01-15"}, format="json")
+    assert (
+        client.post(f"/receivables/api/disputes/{pk}/resolve/", {"status": "rejected"}, format="json").json()[
+            "status"
+        ]
+        == "rejected"
+    )
+    unknown = client.post(
+        "/receivables/api/promises/",
+        {"customer": "NOPE", "amount": "1.00", "promised_date": "2030-01-15"},
+        format="json",
+    )
     assert unknown.status_code == 400 and unknown.json()["details"][0]["field"] == "customer"
     assert client.get("/receivables/api/promises/").json()["results"][0]["amount"] == "300.00"
     # another tenant sees none of it and cannot touch it
     stranger = api(organization=other_org)
     assert stranger.get("/receivables/api/disputes/").json()["results"] == []
-    assert stranger.post(f"/receivables/api/disputes/{pk}/resolve/", {"status": "resolved"},
-                         format="json").status_code == 404
-    assert api(role=Role.AUDITOR).post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"},
-                                       format="json").status_code == 403
+    assert (
+        stranger.post(
+            f"/receivables/api/disputes/{pk}/resolve/", {"status": "resolved"}, format="json"
+        ).status_code
+        == 404
+    )
+    assert (
+        api(role=Role.AUDITOR)
+        .post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
+        .status_code
+        == 403
+    )
