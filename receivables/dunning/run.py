@@ -170,6 +170,8 @@ def stage_levels(organization: Organization, run_date: dt.date) -> pd.DataFrame:
         },
     )
     insert_frame(LEVELS, frame)
+    if is_postgres():
+        _execute(f"ANALYZE {LEVELS}")  # temporary tables are never auto-analyzed: give the planner its size
     return frame
 
 
@@ -187,6 +189,8 @@ def stage_fx(organization: Organization, run_date: dt.date) -> None:
     rates[organization.base_currency] = 1
     _temp_table(FX, {"currency": "text", "rate": "numeric"})
     insert_frame(FX, pd.DataFrame({"currency": list(rates), "rate": [str(r) for r in rates.values()]}))
+    if is_postgres():
+        _execute(f"ANALYZE {FX}")
 
 
 def due_select(
