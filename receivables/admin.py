@@ -7,9 +7,29 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
+from credit_platform.audit import audit_append
 from credit_platform.roles import Cap
 
-from .models import Allocation, CreditNote, Invoice, Order, Payment
+from .models import (
+    Allocation,
+    CallNote,
+    CollectionProfile,
+    CollectionTask,
+    CreditNote,
+    Dispute,
+    DunningAction,
+    DunningLevel,
+    DunningMessage,
+    DunningPolicy,
+    DunningRun,
+    EclSettings,
+    EclSnapshot,
+    Invoice,
+    Order,
+    Payment,
+    PromiseToPay,
+    StatementDispatch,
+)
 
 
 class AllocationInline(admin.TabularInline):
@@ -108,3 +128,138 @@ class AllocationAdmin(ReadOnlyTenantAdmin):
     list_display = ["invoice", "allocated_on", "amount", "payment", "credit_note"]
     search_fields = ["invoice__number", "payment__reference", "credit_note__number"]
     list_select_related = ["invoice", "payment", "credit_note"]
+
+
+# --- collections ----------------------------------------------------------------------------------
+
+
+class DunningLevelInline(admin.StackedInline):
+    model = DunningLevel
+    extra = 0
+    fields = ["days", "name", "is_active", "send_message", "task", "credit_hold", "subject_en", "body_en",
+              "subject_zh", "body_zh"]
+
+
+@admin.register(DunningPolicy)
+class DunningPolicyAdmin(TenantAdmin):
+    """Edits here are audited like the page's: a policy change is a credit decision."""
+
+    change_capability = Cap.POLICY_EDIT
+    list_display = ["name", "is_default", "min_amount", "run_hour", "promise_grace_days"]
+    inlines = [DunningLevelInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        fields = ("name", "min_amount", "run_hour", "promise_grace_days")
+        audit_append(organization=obj.organization_id, actor=request.user, action="dunning.policy_changed",
+                     obj=obj, after={f: getattr(obj, f) for f in fields}, reason="admin")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for level in formset.save(commit=False):
+            level.organization_id = form.instance.organization_id
+            level.save()
+            audit_append(organization=level.organization_id, actor=request.user,
+                         action="dunning.level_changed",
+                         obj=level, after={"days": level.days, "name": level.name, "task": level.task,
+                                           "credit_hold": level.credit_hold, "is_active": level.is_active},
+                         reason="admin")
+        for level in formset.deleted_objects:
+            level.delete()
+        formset.save_m2m()
+
+
+@admin.register(CollectionProfile)
+class CollectionProfileAdmin(TenantAdmin):
+    change_capability = Cap.COLLECTIONS
+    list_display = ["customer", "collector", "policy", "do_not_dun", "language", "statement_monthly"]
+    list_filter = ["do_not_dun", "statement_monthly", "language"]
+    search_fields = ["customer__legal_name", "customer__external_id"]
+    list_select_related = ["customer", "collector", "policy"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(DunningRun)
+class DunningRunAdmin(ReadOnlyTenantAdmin):
+    list_display = ["run_date", "status", "attempts", "actions", "messages", "tasks", "holds",
+                    "promises_broken",
+                    "started_at", "finished_at"]
+    list_filter = ["status"]
+    date_hierarchy = "run_date"
+
+
+@admin.register(DunningAction)
+class DunningActionAdmin(ReadOnlyTenantAdmin):
+    list_display = ["run_date", "invoice", "customer", "level", "open_amount", "currency"]
+    list_select_related = ["invoice", "customer", "level"]
+    search_fields = ["invoice__number", "customer__external_id"]
+    show_full_result_count = False  # millions of rows: no COUNT(*) per page
+
+
+@admin.register(DunningMessage)
+class DunningMessageAdmin(ReadOnlyTenantAdmin):
+    list_display = ["created_at", "customer", "level", "language", "to_email", "status", "attempts",
+                    "sent_at"]
+    list_filter = ["status", "language"]
+    list_select_related = ["customer", "level"]
+    search_fields = ["customer__external_id", "to_email"]
+    show_full_result_count = False
+
+
+@admin.register(CollectionTask)
+class CollectionTaskAdmin(TenantAdmin):
+    change_capability = Cap.COLLECTIONS
+    list_display = ["due_date", "kind", "status", "customer", "assigned_to", "title"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["customer", "assigned_to"]
+    search_fields = ["customer__legal_name", "customer__external_id", "title"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["run", "completed_at", "completed_by"]
+
+
+@admin.register(PromiseToPay)
+class PromiseToPayAdmin(TenantAdmin):
+    change_capability = Cap.COLLECTIONS
+    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
+                    "received"]
+    list_filter = ["status"]
+    list_select_related = ["customer", "invoice"]
+    search_fields = ["customer__legal_name", "customer__external_id", "invoice__number"]
+    autocomplete_fields = ["customer", "invoice"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(TenantAdmin):
+    change_capability = Cap.COLLECTIONS
+    list_display = ["invoice", "customer", "reason", "amount", "status", "opened_on", "resolved_on"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["customer", "invoice"]
+    search_fields = ["invoice__number", "customer__legal_name", "customer__external_id"]
+    autocomplete_fields = ["customer", "invoice"]
+
+
+@admin.register(CallNote)
+class CallNoteAdmin(TenantAdmin):
+    change_capability = Cap.COLLECTIONS
+    list_display = ["contacted_at", "customer", "author", "outcome", "next_action_on"]
+    list_filter = ["outcome"]
+    list_select_related = ["customer", "author"]
+    search_fields = ["customer__legal_name", "customer__external_id", "note"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(StatementDispatch)
+class StatementDispatchAdmin(ReadOnlyTenantAdmin):
+    list_display = ["created_at", "customer", "as_of", "kind", "to_email", "status", "sent_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["customer"]
+
+
+@admin.register(EclSettings)
+class EclSettingsAdmin(TenantAdmin):
+    change_capability = Cap.POLICY_EDIT
+    list_display = ["lookback_periods", "segment_by", "forward_factor", "recovery_rate", "updated_at"]
+
+
+@admin.register(EclSnapshot)
+class EclSnapshotAdmin(ReadOnlyTenantAdmin):
+    list_display = ["as_of", "total", "collective", "individual", "base_currency", "created_by", "created_at"]

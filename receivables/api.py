@@ -3,11 +3,26 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from credit_platform.api import TenantReadOnlyViewSet
+from credit_platform.api import TenantAPIMixin, TenantReadOnlyViewSet
+from credit_platform.roles import Cap
+from customers.models import Customer
 
-from .models import Invoice, Payment
-from .serializers import InvoiceSerializer, PaymentSerializer
+from .models import Dispute, Invoice, Payment, PromiseToPay
+from .serializers import (
+    DisputeInput,
+    DisputeResolveInput,
+    DisputeSerializer,
+    InvoiceSerializer,
+    PaymentSerializer,
+    PromiseInput,
+    PromiseSerializer,
+)
+from .services import dispute_open, dispute_resolve, promise_create
 
 
 class InvoiceFilter(django_filters.FilterSet):
@@ -35,3 +50,66 @@ class PaymentViewSet(TenantReadOnlyViewSet):
     queryset = Payment.objects.select_related("customer").with_unapplied()
     serializer_class = PaymentSerializer
     filterset_fields = ["reference", "currency"]
+
+
+class PromiseListCreate(TenantAPIMixin, generics.ListCreateAPIView):
+    """Promises to pay: list (filter by customer external id, status) and record one (collections role)."""
+
+    queryset = PromiseToPay.objects.select_related("customer", "invoice")
+    serializer_class = PromiseSerializer
+    write_capability = Cap.COLLECTIONS
+    filterset_fields = ["status"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = PromiseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        org = request.organization  # type: ignore[attr-defined]
+        customer = _get(Customer.objects.for_organization(org), "customer", external_id=v["customer"])
+        invoice = _get(Invoice.objects.for_organization(org), "invoice", number=v["invoice"]) \
+            if v.get("invoice") else None
+        promise = promise_create(customer=customer, invoice=invoice, amount=v["amount"],
+                                 promised_date=v["promised_date"], currency=v.get("currency"),
+                                 note=v.get("note", ""), actor=request.user)
+        return Response(PromiseSerializer(promise).data, status=201)
+
+
+class DisputeListCreate(TenantAPIMixin, generics.ListCreateAPIView):
+    """Disputes: list and open one on an invoice (collections role); dunning of the invoice pauses."""
+
+    queryset = Dispute.objects.select_related("customer", "invoice")
+    serializer_class = DisputeSerializer
+    write_capability = Cap.COLLECTIONS
+    filterset_fields = ["status", "reason"]
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = DisputeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        invoice = _get(Invoice.objects.for_organization(request.organization), "invoice",  # type: ignore[attr-defined]
+                       number=v["invoice"])
+        dispute = dispute_open(invoice=invoice, reason=v["reason"], description=v.get("description", ""),
+                               amount=v.get("amount"), actor=request.user)
+        return Response(DisputeSerializer(dispute).data, status=201)
+
+
+class DisputeResolve(TenantAPIMixin, generics.GenericAPIView):
+    queryset = Dispute.objects.select_related("customer", "invoice")
+    serializer_class = DisputeResolveInput
+    write_capability = Cap.COLLECTIONS
+
+    def post(self, request: Request, pk: int) -> Response:
+        dispute = self.get_object()
+        data = DisputeResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dispute = dispute_resolve(dispute=dispute, status=data.validated_data["status"], actor=request.user,
+                                  resolution=data.validated_data.get("resolution", ""))
+        return Response(DisputeSerializer(dispute).data)
+
+
+def _get(qs: Any, field: str, **lookup: Any) -> Any:
+    obj = qs.filter(**lookup).first()
+    if obj is None:
+        value = next(iter(lookup.values()))
+        raise ValidationError({field: [f"'{value}' does not exist in your organization."]})
+    return obj

@@ -3,6 +3,10 @@
 What is open on an invoice is derived, never stored twice: ``amount`` minus the allocations
 (payments and credit notes) dated on or before the as-of date. Days past due follow from the due
 date and that balance. Unallocated payment is cash on account; unallocated credit is customer credit.
+
+Collections (second half of the file): dunning policies, levels, runs, the actions they took and the
+outbox of their messages; collection tasks, promises to pay, disputes, call notes, per-customer
+collection profiles, statement dispatches and the ECL settings and snapshots.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Now, Round
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.money import CURRENCY_CHOICES, ZERO, validate_currency
@@ -258,3 +264,461 @@ class Allocation(TenantOwned):
 
     def source(self) -> Any:
         return self.payment or self.credit_note
+
+
+# --- Collections: dunning, worklists, promises to pay, disputes, statements, ECL ------------------
+
+
+def user_fk(related_name: str = "+", **kwargs: Any) -> models.ForeignKey:
+    return models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name=related_name, **kwargs)
+
+
+class DunningPolicy(TenantOwned):
+    """An organization's dunning policy: levels by days relative to the due date, and its exceptions.
+
+    One policy per organization is the default; a customer may be given another one through its
+    ``CollectionProfile``. The exceptions that apply to every level: disputed invoices, invoices under an
+    active promise to pay, invoices whose open amount (in base currency) is under ``min_amount``, and
+    customers on the do-not-dun list.
+    """
+
+    name = models.CharField(max_length=100, default="Standard")
+    is_default = models.BooleanField(default=True)
+    min_amount = money_field(
+        default=Decimal("0.00"), validators=[MinValueValidator(0)],
+        help_text=_("Invoices whose open amount in base currency is below this are not dunned."),
+    )
+    run_hour = models.PositiveSmallIntegerField(
+        default=6, validators=[MaxValueValidator(23)],
+        help_text=_("Local hour (organization time zone) after which the daily run starts."),
+    )
+    promise_grace_days = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(60)],
+        help_text=_("Days after a promised date before an unpaid promise counts as broken."),
+    )
+    statement_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text=_("Day of the month on which scheduled statements of account are sent."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="dunningpolicy_unique_name"),
+            models.UniqueConstraint(fields=["organization"], condition=Q(is_default=True),
+                                    name="dunningpolicy_one_default"),
+        ]
+        verbose_name_plural = "dunning policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DunningLevel(TenantOwned):
+    """One step of a policy. It fires once per invoice, on the first run on or after due date + ``days``."""
+
+    class Task(models.TextChoices):
+        NONE = "", _("No task")
+        CALL = "call", _("Call the customer")
+        ESCALATE = "escalate", _("Escalate to a manager")
+        AGENCY = "agency", _("Hand over to a collection agency")
+        INSURER = "insurer", _("Notify the credit insurer")
+        LEGAL = "legal", _("Start legal action")
+
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.CASCADE, related_name="levels")
+    days = models.SmallIntegerField(
+        validators=[MinValueValidator(-90), MaxValueValidator(3650)],
+        help_text=_("Days relative to the due date: -7 is a week before, 30 is 30 days after."),
+    )
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+    send_message = models.BooleanField(default=True,
+                                       help_text=_("E-mail the customer (one message per run)."))
+    task = models.CharField(max_length=10, choices=Task.choices, blank=True, default="")
+    credit_hold = models.BooleanField(default=False, help_text=_("Put an active customer on credit hold."))
+    subject_en = models.CharField(max_length=200, blank=True, default="")
+    body_en = models.TextField(blank=True, default="")
+    subject_zh = models.CharField(max_length=200, blank=True, default="")
+    body_zh = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "days"], name="dunninglevel_unique_days")]
+        ordering = ["policy", "days"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.days:+d}d)"
+
+    def template(self, language: str) -> tuple[str, str]:
+        if language.startswith("zh") and (self.subject_zh or self.body_zh):
+            return self.subject_zh, self.body_zh
+        return self.subject_en, self.body_en
+
+
+class CollectionProfile(TenantOwned):
+    """Per-customer collections settings (kept here so that the customer table stays the customers app's)."""
+
+    class Language(models.TextChoices):
+        AUTO = "", _("Automatic (Chinese for CN, HK, MO, TW; else English)")
+        EN = "en", _("English")
+        ZH = "zh-hans", _("简体中文")
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collection_profile")
+    collector = user_fk("collection_profiles")
+    policy = models.ForeignKey(DunningPolicy, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+",
+                               help_text=_("Leave empty for the organization's default policy."))
+    do_not_dun = models.BooleanField(default=False)
+    do_not_dun_reason = models.CharField(max_length=200, blank=True, default="")
+    language = models.CharField(max_length=8, choices=Language.choices, blank=True, default="")
+    dunning_email = models.EmailField(blank=True, default="", help_text=_("Overrides the customer's e-mail."))
+    statement_monthly = models.BooleanField(default=False,
+                                            help_text=_("Send a statement of account monthly."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"collections profile of {self.customer_id}"
+
+
+class DunningRun(TenantOwned):
+    """One organization's daily run for one local date: created once, resumed after a crash, never repeated.
+
+    ``cursor`` is the last customer id whose chunk committed; a resumed run starts after it.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed (resumable)")
+
+    run_date = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    actions = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    tasks = models.PositiveIntegerField(default=0)
+    holds = models.PositiveIntegerField(default=0)
+    promises_broken = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text=_("Due items not actioned, by reason."))
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "run_date"], name="dunningrun_unique_date"),
+        ]
+        ordering = ["-run_date"]
+
+    def __str__(self) -> str:
+        return f"dunning run {self.run_date} ({self.status})"
+
+
+class DunningAction(TenantOwned):
+    """A level that fired for an invoice. The unique key (organization, invoice, level) is what makes every
+    level fire at most once per invoice, whatever the number of runs, re-runs and crashes."""
+
+    organization = tenant_fk()
+    # No FK constraints on this high-volume table: a per-row foreign-key check costs ~5-10 us, seconds on
+    # a first run of 850k actions; the run inserts only ids it just read under its own lock.
+    run = models.ForeignKey(DunningRun, on_delete=models.PROTECT, related_name="+", db_index=False,
+                            db_constraint=False)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="dunning_actions",
+                                db_index=False, db_constraint=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
+    level = models.ForeignKey(DunningLevel, on_delete=models.PROTECT, related_name="+", db_index=False,
+                              db_constraint=False)
+    run_date = models.DateField()
+    open_amount = money_field()
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "invoice", "level"], name="dunningaction_once"),
+        ]
+        indexes = [models.Index(fields=["run", "customer"], name="dunningaction_run_cust_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.level_id} on {self.invoice_id} ({self.run_date})"
+
+
+class DunningMessage(TenantOwned):
+    """The outbox: one message per customer and run, listing every invoice actioned with a message.
+
+    Written in the transaction of the actions it reports; sent after commit and marked sent in the
+    transaction of its send, so that a message marked sent is never sent again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (will retry)")
+        NO_ADDRESS = "no_address", _("No e-mail address")
+
+    run = models.ForeignKey(DunningRun, on_delete=models.PROTECT, related_name="outbox", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
+    level = models.ForeignKey(DunningLevel, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    language = models.CharField(max_length=8, default="en")
+    to_email = models.CharField(max_length=254, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    subject = models.CharField(max_length=300, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="dunningmessage_unique_run_cust"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status"], condition=Q(status__in=["pending", "failed"]),
+                         name="dunningmessage_unsent_idx"),
+            models.Index(fields=["customer"], name="dunningmessage_customer_idx"),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"message to {self.customer_id} ({self.status})"
+
+
+class CollectionTask(TenantOwned):
+    """Work for a person: a call, an escalation, a hand-over. Created by the dunning run (one per customer,
+    kind and run) or by hand."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        ESCALATE = "escalate", _("Manager escalation")
+        AGENCY = "agency", _("Collection agency hand-over")
+        INSURER = "insurer", _("Insurer notification")
+        LEGAL = "legal", _("Legal action")
+        BROKEN_PROMISE = "broken_promise", _("Broken promise")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="collection_tasks")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assigned_to = user_fk("collection_tasks")
+    due_date = models.DateField()
+    run = models.ForeignKey(DunningRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    title = models.CharField(max_length=300)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = user_fk()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer", "kind"], name="collectiontask_once_per_run"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "status", "due_date"], name="collectiontask_open_idx"),
+        ]
+        ordering = ["due_date", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PromiseToPay(TenantOwned):
+    """A customer's promise to pay ``amount`` by ``promised_date``; for one invoice or, without one, for its
+    account. While open and not past its date (+ the policy's grace days) it pauses dunning of what it
+    covers. Kept when the customer's payments in the promise's currency received from ``made_on`` to the
+    promised date (+ grace) reach the amount; otherwise broken, flagged and escalated by the daily run."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="promises")
+    made_on = models.DateField()
+    promised_date = models.DateField()
+    amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    received = money_field(null=True, blank=True, help_text=_("Received by the promised date (when closed)."))
+    closed_on = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+    created_by = user_fk()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(condition=Q(promised_date__gte=F("made_on")),
+                                   name="promise_date_after_made"),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "promised_date"], name="promise_open_idx")]
+        ordering = ["-made_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"promise {self.amount} {self.currency} by {self.promised_date}"
+
+
+class Dispute(TenantOwned):
+    """A customer disputes an invoice: dunning of that invoice pauses while the dispute is open."""
+
+    class Reason(models.TextChoices):
+        PRICE = "price", _("Price or discount")
+        QUALITY = "quality", _("Quality or damage")
+        DELIVERY = "delivery", _("Not delivered or incomplete")
+        NOT_ORDERED = "not_ordered", _("Not ordered")
+        DUPLICATE = "duplicate", _("Duplicate invoice")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+        REJECTED = "rejected", _("Rejected")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="disputes")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    description = models.TextField(blank=True, default="")
+    amount = money_field(null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))],
+                         help_text=_("Disputed part; empty means the whole invoice."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_on = models.DateField()
+    opened_by = user_fk()
+    resolved_on = models.DateField(null=True, blank=True)
+    resolved_by = user_fk()
+    resolution = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice"], condition=Q(status="open"), name="dispute_one_open"),
+        ]
+        indexes = [models.Index(fields=["organization", "status"], name="dispute_status_idx")]
+        ordering = ["-opened_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"dispute on {self.invoice_id} ({self.status})"
+
+
+class CallNote(TenantOwned):
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached the customer")
+        NO_ANSWER = "no_answer", _("No answer")
+        MESSAGE = "message", _("Left a message")
+        PROMISED = "promised", _("Promised to pay")
+        DISPUTED = "disputed", _("Disputed")
+        REFUSED = "refused", _("Refused to pay")
+        WRONG_CONTACT = "wrong_contact", _("Wrong contact")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="call_notes")
+    author = user_fk()
+    contacted_at = models.DateTimeField(default=timezone.now)
+    contact_person = models.CharField(max_length=120, blank=True, default="")
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    note = models.TextField(blank=True, default="")
+    next_action_on = models.DateField(null=True, blank=True)
+    next_action = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "customer", "-contacted_at"], name="callnote_recent_idx"),
+        ]
+        ordering = ["-contacted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"call {self.contacted_at:%Y-%m-%d} {self.outcome}"
+
+
+class StatementDispatch(TenantOwned):
+    """A statement of account e-mailed to a customer: on demand, or scheduled (once per customer and date)."""
+
+    class Kind(models.TextChoices):
+        ON_DEMAND = "on_demand", _("On demand")
+        SCHEDULED = "scheduled", _("Scheduled")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    to_email = models.CharField(max_length=254, blank=True, default="")
+    status = models.CharField(max_length=10, choices=DunningMessage.Status.choices,
+                              default=DunningMessage.Status.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_by = user_fk()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "as_of"], condition=Q(kind="scheduled"),
+                                    name="statement_scheduled_once"),
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"statement {self.as_of} to {self.customer_id} ({self.status})"
+
+
+class EclSettings(TenantOwned):
+    """How the organization's expected-credit-loss reserve is computed (IFRS 9 simplified approach, 5.5.15).
+
+    See ``receivables.ecl`` for the method: roll rates over ``lookback_periods`` 30-day steps chained to
+    the over-180-days state, times ``forward_factor``; customers in default provisioned individually at
+    (1 - ``recovery_rate``) of their open balance."""
+
+    class Segment(models.TextChoices):
+        NONE = "", _("Whole portfolio")
+        SECTOR = "sector", _("Sector")
+        COUNTRY = "country", _("Country")
+
+    lookback_periods = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(36)],
+        help_text=_("Number of 30-day steps of history behind the roll rates."))
+    segment_by = models.CharField(max_length=8, choices=Segment.choices, blank=True, default="")
+    forward_factor = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("1.0000"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("3"))],
+        help_text=_("Forward-looking adjustment: every historical loss rate is multiplied by it (max 100%)."))
+    recovery_rate = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.1000"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("Expected recovery on customers in default (individually provisioned)."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="eclsettings_one_per_org")]
+        verbose_name = "ECL settings"
+        verbose_name_plural = "ECL settings"
+
+    def __str__(self) -> str:
+        return "ECL settings"
+
+
+class EclSnapshot(TenantOwned):
+    """A recorded reserve as of a date (e.g. each month-end), with the matrix it was computed from."""
+
+    as_of = models.DateField()
+    collective = money_field()
+    individual = money_field()
+    total = money_field()
+    base_currency = models.CharField(max_length=3)
+    details = models.JSONField(default=dict)
+    created_by = user_fk()
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "as_of"], name="eclsnapshot_unique_date"),
+        ]
+        ordering = ["-as_of"]
+        verbose_name = "ECL snapshot"
+
+    def __str__(self) -> str:
+        return f"ECL {self.as_of}: {self.total}"

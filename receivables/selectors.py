@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import connection
@@ -20,7 +20,9 @@ from django.db import connection
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 
-from .models import Allocation, Invoice, Order
+from .models import Allocation, Invoice, Order, Payment
+
+CENT_UNIT = Decimal("0.01")
 
 # (key, label, lowest days past due, highest days past due)
 AGING_BUCKETS: list[tuple[str, str, int | None, int | None]] = [
@@ -31,6 +33,16 @@ AGING_BUCKETS: list[tuple[str, str, int | None, int | None]] = [
     ("d91_180", "91-180", 91, 180),
     ("d180_plus", "Over 180", 181, None),
 ]
+
+
+def invoices_of(organization: Organization | int) -> Any:
+    """An organization's invoices; typed loosely because ``open()``/``with_balances()`` annotate balances
+    that the type checker cannot see."""
+    return Invoice.objects.for_organization(organization)
+
+
+def payments_of(organization: Organization | int) -> Any:
+    return Payment.objects.for_organization(organization)
 
 
 def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
@@ -46,7 +58,8 @@ def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
 
 
 def open_items_grouped(
-    organization: Organization, as_of: dt.date, *, by_customer: bool, customer_ids: Iterable[int] | None = None
+    organization: Organization, as_of: dt.date, *, by_customer: bool,
+    customer_ids: Iterable[int] | None = None,
 ) -> list[tuple]:
     """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date)."""
     case, case_params = _bucket_case(as_of)
@@ -65,7 +78,8 @@ def open_items_grouped(
                min(i.due_date)
         FROM {inv} i
         LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {alloc}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a ON a.invoice_id = i.id
+                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
+          ON a.invoice_id = i.id
         WHERE {' AND '.join(where)} AND round(i.amount - coalesce(a.paid, 0), 2) > 0
         GROUP BY {cust}i.currency, bucket
     """  # noqa: S608 - identifiers from model meta, values as parameters
@@ -102,18 +116,44 @@ class Aging:
         ]
 
 
+def convert_split(parts: dict[str, Decimal], currency: str, fx: FxTable) -> dict[str, Decimal]:
+    """Convert amounts of one currency so that the converted parts add up, to the cent, to the converted
+    total (converted once, as money.py converts totals): the cents lost or gained by rounding each part
+    go to the parts with the largest remainders (the largest-remainder method)."""
+    if not parts:
+        return {}
+    rate = fx.rate(currency)
+    total = fx.convert(sum(parts.values(), ZERO), currency)
+    exact = {k: v * rate for k, v in parts.items()}
+    floored = {k: (v / CENT_UNIT).to_integral_value(rounding=ROUND_FLOOR) * CENT_UNIT
+               for k, v in exact.items()}
+    left = int((total - sum(floored.values(), ZERO)) / CENT_UNIT)
+    order = sorted(exact, key=lambda k: (exact[k] - floored[k], k), reverse=True)
+    for k in order[:max(left, 0)]:
+        floored[k] += CENT_UNIT
+    return {k: money(v) for k, v in floored.items()}
+
+
+def aging_from_rows(rows: Iterable[tuple], as_of: dt.date, fx: FxTable) -> Aging:
+    """(currency, bucket, amount, count, ...) rows -> an Aging in base currency whose total is, to the cent,
+    the sum over currencies of each currency's open total converted once."""
+    aging = Aging(as_of, fx.base_currency)
+    per_currency: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for currency, bucket, amount, count, *_rest in rows:
+        per_currency[currency][bucket] = per_currency[currency].get(bucket, ZERO) + money(str(amount))
+        aging.counts[bucket] = aging.counts.get(bucket, 0) + count
+    for currency, parts in per_currency.items():
+        for bucket, value in convert_split(parts, currency, fx).items():
+            aging.buckets[bucket] = aging.buckets.get(bucket, ZERO) + value
+    return aging
+
+
 def portfolio_aging(organization: Organization, as_of: dt.date) -> Aging:
-    """Open receivables by aging bucket in base currency: each currency's bucket total converted once."""
+    """Open receivables by aging bucket in base currency. The total equals, to the cent, the sum of the
+    open invoice balances of each currency converted once; the buckets add up to it (``convert_split``)."""
     rows = open_items_grouped(organization, as_of, by_customer=False)
     fx = FxTable.load(organization, as_of, {r[0] for r in rows})
-    aging = Aging(as_of, organization.base_currency)
-    per_bucket: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for currency, bucket, amount, count, _oldest in rows:
-        per_bucket[bucket][currency] = money(str(amount))
-        aging.counts[bucket] = aging.counts.get(bucket, 0) + count
-    for bucket, amounts in per_bucket.items():
-        aging.buckets[bucket] = fx.total(amounts)
-    return aging
+    return aging_from_rows(rows, as_of, fx)
 
 
 @dataclass

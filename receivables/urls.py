@@ -1,2 +1,15 @@
+from django.urls import path
 
-urlpatterns: list = []
+from . import api, views
+
+urlpatterns = [
+    path("", views.OverviewView.as_view(), name="collections-overview"),
+    path("collections/", views.WorklistView.as_view(), name="collections-worklist"),
+    path("collections/<int:pk>/", views.CustomerFileView.as_view(), name="collections-file"),
+    path("customers/<int:pk>/statement.pdf", views.StatementPdfView.as_view(), name="collections-statement"),
+    path("dunning/", views.DunningView.as_view(), name="collections-dunning"),
+    path("ecl/", views.EclView.as_view(), name="collections-ecl"),
+    path("api/promises/", api.PromiseListCreate.as_view(), name="api-promises"),
+    path("api/disputes/", api.DisputeListCreate.as_view(), name="api-disputes"),
+    path("api/disputes/<int:pk>/resolve/", api.DisputeResolve.as_view(), name="api-dispute-resolve"),
+]

@@ -1,0 +1,386 @@
+"""Reads for collectors: the prioritised worklist, a customer's collections file, and the payment
+behaviour that scoring reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.db import connection
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from credit_platform.models import Organization
+from customers.models import Customer
+
+from .models import (
+    Allocation,
+    CallNote,
+    CollectionProfile,
+    CollectionTask,
+    Dispute,
+    DunningAction,
+    DunningMessage,
+    Invoice,
+    PromiseToPay,
+)
+from .selectors import CustomerBalance, customer_balances, invoices_of, payments_of
+
+STATUS_WEIGHT = {
+    Customer.Status.IN_DEFAULT: 3.0,
+    Customer.Status.BLOCKED: 2.5,
+    Customer.Status.ON_HOLD: 2.0,
+}
+
+
+def customer_risk_weights(
+    organization: Organization,
+    customer_ids: list[int],
+    *,
+    as_of: dt.date | None = None,
+    balances: dict[int, CustomerBalance] | None = None,
+) -> dict[int, float]:
+    """Risk weight per customer, the multiplier of the overdue amount in the worklist's priority.
+
+    A proxy until the scoring app lands: status (in default 3, blocked 2.5, on hold 2, else 1) times
+    ``1 + min(max days past due, 180) / 90`` (1 to 3). The scoring app replaces this one function with
+    weights from its probability of default; nothing else in collections reads risk.
+    """
+    if balances is None:
+        balances = customer_balances(organization, as_of or timezone.localdate(), customer_ids)
+    statuses = dict(
+        Customer.objects.for_organization(organization)
+        .filter(pk__in=customer_ids)
+        .values_list("pk", "status")
+    )
+    out = {}
+    for cid in customer_ids:
+        bal = balances.get(cid)
+        dpd = bal.max_days_past_due(as_of or timezone.localdate()) if bal else 0
+        out[cid] = STATUS_WEIGHT.get(statuses.get(cid, ""), 1.0) * (1 + min(dpd, 180) / 90)
+    return out
+
+
+@dataclass
+class WorkItem:
+    customer: Customer
+    overdue: Decimal
+    open: Decimal
+    max_dpd: int
+    weight: float
+    collector: Any = None
+    next_action: dt.date | None = None
+    next_action_label: str = ""
+    open_tasks: int = 0
+    promise: PromiseToPay | None = None
+    broken_promise: bool = False
+    disputes: int = 0
+    last_contact: Any = None
+
+    @property
+    def priority(self) -> Decimal:
+        return self.overdue * Decimal(str(round(self.weight, 4)))
+
+
+def worklist(
+    organization: Organization,
+    as_of: dt.date,
+    *,
+    collector: Any = None,
+    unassigned: bool = False,
+    q: str = "",
+) -> list[tuple[int, Decimal, float, CustomerBalance]]:
+    """Every customer with an overdue balance, by priority (overdue amount x risk weight), highest first:
+    (customer id, priority, weight, balance). Two grouped queries whatever the number of customers;
+    ``worklist_page`` then details one page."""
+    balances = {cid: b for cid, b in customer_balances(organization, as_of).items() if b.overdue > 0}
+    ids = list(balances)
+    if collector is not None or unassigned or q:
+        qs = Customer.objects.for_organization(organization).filter(pk__in=ids)
+        if collector is not None:
+            qs = qs.filter(collection_profile__collector=collector)
+        if unassigned:
+            qs = qs.filter(Q(collection_profile__isnull=True) | Q(collection_profile__collector__isnull=True))
+        if q:
+            qs = qs.filter(Q(legal_name__icontains=q) | Q(external_id__iexact=q))
+        ids = list(qs.values_list("pk", flat=True))
+    weights = customer_risk_weights(organization, ids, as_of=as_of, balances=balances)
+    rows = [
+        (cid, balances[cid].overdue * Decimal(str(round(weights[cid], 4))), weights[cid], balances[cid])
+        for cid in ids
+    ]
+    rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+    return rows
+
+
+def worklist_page(
+    organization: Organization, as_of: dt.date, rows: list[tuple[int, Decimal, float, CustomerBalance]]
+) -> list[WorkItem]:
+    """Details for one page of the worklist: a fixed number of queries whatever the page size."""
+    ids = [r[0] for r in rows]
+    customers = Customer.objects.for_organization(organization).in_bulk(ids)
+    profiles = {
+        p.customer_id: p
+        for p in CollectionProfile.objects.for_organization(organization)
+        .filter(customer_id__in=ids)
+        .select_related("collector")
+    }
+    tasks = {
+        r["customer_id"]: r
+        for r in CollectionTask.objects.for_organization(organization)
+        .filter(customer_id__in=ids, status=CollectionTask.Status.OPEN)
+        .values("customer_id")
+        .annotate(n=Count("id"), next=Min("due_date"))
+    }
+    promises: dict[int, PromiseToPay] = {}
+    broken: set[int] = set()
+    for p in (
+        PromiseToPay.objects.for_organization(organization)
+        .filter(customer_id__in=ids)
+        .exclude(status=PromiseToPay.Status.CANCELLED)
+        .order_by("customer_id", "-made_on", "-pk")
+    ):
+        if p.status == PromiseToPay.Status.OPEN and p.customer_id not in promises:
+            promises[p.customer_id] = p
+        if p.status == PromiseToPay.Status.BROKEN and p.closed_on and (as_of - p.closed_on).days <= 90:
+            broken.add(p.customer_id)
+    disputes = dict(
+        Dispute.objects.for_organization(organization)
+        .filter(customer_id__in=ids, status="open")
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+    contacts = dict(
+        CallNote.objects.for_organization(organization)
+        .filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(last=Max("contacted_at"))
+        .values_list("customer_id", "last")
+    )
+    items = []
+    for cid, _priority, weight, bal in rows:
+        profile = profiles.get(cid)
+        task = tasks.get(cid)
+        promise = promises.get(cid)
+        item = WorkItem(
+            customer=customers[cid],
+            overdue=bal.overdue,
+            open=bal.open,
+            max_dpd=bal.max_days_past_due(as_of),
+            weight=weight,
+            collector=profile.collector if profile else None,
+            open_tasks=task["n"] if task else 0,
+            promise=promise,
+            broken_promise=cid in broken,
+            disputes=disputes.get(cid, 0),
+            last_contact=contacts.get(cid),
+        )
+        candidates = []
+        if task:
+            candidates.append((task["next"], "task"))
+        if promise:
+            candidates.append((promise.promised_date, "promise due"))
+        if candidates:
+            item.next_action, item.next_action_label = min(candidates)
+        items.append(item)
+    return items
+
+
+@dataclass
+class InvoiceLine:
+    invoice: Invoice
+    open_amount: Decimal
+    days_past_due: int
+    last_level: str = ""
+    last_dunned: dt.date | None = None
+    dispute: Dispute | None = None
+    promised: bool = False
+
+
+@dataclass
+class CollectionsFile:
+    customer: Customer
+    profile: CollectionProfile | None
+    balance: CustomerBalance | None
+    weight: float
+    invoices: list[InvoiceLine] = field(default_factory=list)
+    history: list[tuple[Any, str, str, str]] = field(default_factory=list)  # (when, kind, title, detail)
+    tasks: list[CollectionTask] = field(default_factory=list)
+    promises: list[PromiseToPay] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+
+
+def collections_file(organization: Organization, customer: Customer, as_of: dt.date) -> CollectionsFile:
+    """A customer's collections file: open items with their dunning state, tasks, promises, disputes
+    and a merged history (dunning messages, calls, promises, disputes, payments), newest first."""
+    balance = customer_balances(organization, as_of, [customer.pk]).get(customer.pk)
+    weights = customer_risk_weights(
+        organization, [customer.pk], as_of=as_of, balances={customer.pk: balance} if balance else {}
+    )
+    profile = (
+        CollectionProfile.objects.filter(customer=customer).select_related("collector", "policy").first()
+    )
+    f = CollectionsFile(customer=customer, profile=profile, balance=balance, weight=weights[customer.pk])
+    open_invoices = list(
+        invoices_of(organization)
+        .filter(customer=customer)
+        .open(as_of)
+        .order_by("due_date", "number")[:200]
+    )
+    ids = [i.pk for i in open_invoices]
+    last: dict[int, tuple[dt.date, str]] = {}
+    for inv_id, day, name in (
+        DunningAction.objects.for_organization(organization)
+        .filter(invoice_id__in=ids)
+        .order_by("invoice_id", "run_date")
+        .values_list("invoice_id", "run_date", "level__name")
+    ):
+        last[inv_id] = (day, name)
+    f.disputes = list(
+        Dispute.objects.for_organization(organization)
+        .filter(customer=customer)
+        .select_related("invoice", "opened_by")[:50]
+    )
+    open_disputes = {d.invoice_id: d for d in f.disputes if d.status == Dispute.Status.OPEN}
+    f.promises = list(
+        PromiseToPay.objects.for_organization(organization)
+        .filter(customer=customer)
+        .select_related("invoice", "created_by")[:50]
+    )
+    account_promise = any(p.status == "open" and p.invoice_id is None for p in f.promises)
+    promised_invoices = {p.invoice_id for p in f.promises if p.status == "open" and p.invoice_id}
+    for inv in open_invoices:
+        day_level = last.get(inv.pk)
+        f.invoices.append(
+            InvoiceLine(
+                invoice=inv,
+                open_amount=inv.open_amount,
+                days_past_due=inv.days_past_due(as_of, inv.open_amount),
+                last_level=day_level[1] if day_level else "",
+                last_dunned=day_level[0] if day_level else None,
+                dispute=open_disputes.get(inv.pk),
+                promised=account_promise or inv.pk in promised_invoices,
+            )
+        )
+    f.tasks = list(
+        CollectionTask.objects.for_organization(organization)
+        .filter(customer=customer)
+        .select_related("assigned_to")
+        .order_by("status", "due_date")[:50]
+    )
+    history: list[tuple[Any, str, str, str]] = []
+    messages = (
+        DunningMessage.objects.for_organization(organization)
+        .filter(customer=customer)
+        .select_related("level", "run")
+        .order_by("-pk")[:50]
+    )
+    notes = CallNote.objects.for_organization(organization).filter(customer=customer).select_related("author")
+    payments = payments_of(organization).filter(customer=customer).order_by("-received_on")
+    history += [
+        (m.run.run_date, "dunning", f"{m.level.name} ({m.get_status_display().lower()})", m.to_email)
+        for m in messages
+    ]
+    history += [
+        (n.contacted_at.date(), "call", n.get_outcome_display(),
+         f"{n.author.get_username() if n.author else ''}: {n.note}".strip(": "))
+        for n in notes[:50]
+    ]
+    history += [
+        (p.made_on, "promise", f"Promise {p.amount} {p.currency} by {p.promised_date}",
+         p.get_status_display())
+        for p in f.promises
+    ]
+    history += [
+        (d.opened_on, "dispute", f"Dispute on {d.invoice.number}: {d.get_reason_display()}",
+         d.get_status_display())
+        for d in f.disputes
+    ]
+    history += [
+        (pay.received_on, "payment", f"Payment {pay.amount} {pay.currency}", pay.reference)
+        for pay in payments[:30]
+    ]
+    history.sort(key=lambda h: h[0] if isinstance(h[0], dt.date) else h[0].date(), reverse=True)
+    f.history = history[:100]
+    return f
+
+
+def _days_sql(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+
+def payment_behaviour(
+    organization: Organization, as_of: dt.date, customer_ids: list[int] | None = None, months: int = 12
+) -> pd.DataFrame:
+    """Per customer, the invoices settled (paid or credited in full) in the ``months`` before ``as_of``:
+    how many, the amount-weighted average days beyond terms (settlement date - due date, negative when
+    early), the share paid late and the worst delay; plus promises broken and disputes opened in the
+    window. One grouped SQL statement for the settlements. This is the payment behaviour scoring reads."""
+    start = as_of - dt.timedelta(days=round(months * 30.44))
+    where_ids = ""
+    params: list[Any] = [organization.pk, as_of, organization.pk, start, as_of]
+    if customer_ids is not None:
+        if not customer_ids:
+            return pd.DataFrame(
+                columns=[
+                    "customer_id",
+                    "invoices_settled",
+                    "avg_days_beyond_terms",
+                    "share_paid_late",
+                    "max_days_beyond_terms",
+                    "promises_broken",
+                    "disputes",
+                ]
+            ).set_index("customer_id")
+        where_ids = f" AND i.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
+        params += list(customer_ids)
+    dbt = _days_sql("s.settled_on", "i.due_date")
+    sql = f"""
+        SELECT i.customer_id, count(*), sum(i.amount * {dbt}) * 1.0 / sum(i.amount),
+               sum(CASE WHEN {dbt} > 0 THEN 1 ELSE 0 END), max({dbt})
+        FROM {Invoice._meta.db_table} i
+        JOIN (SELECT invoice_id, max(allocated_on) AS settled_on, sum(amount) AS paid
+              FROM {Allocation._meta.db_table} WHERE organization_id = %s AND allocated_on <= %s
+              GROUP BY invoice_id) s ON s.invoice_id = i.id
+        WHERE i.organization_id = %s AND s.paid >= i.amount - 0.005
+              AND s.settled_on > %s AND s.settled_on <= %s
+              {where_ids}
+        GROUP BY i.customer_id
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    frame = pd.DataFrame(
+        rows,
+        columns=["customer_id", "invoices_settled", "avg_days_beyond_terms", "late", "max_days_beyond_terms"],
+    )
+    frame["avg_days_beyond_terms"] = frame["avg_days_beyond_terms"].astype(float)
+    frame["share_paid_late"] = frame["late"] / frame["invoices_settled"]
+    frame = frame.drop(columns=["late"]).set_index("customer_id")
+    scope: dict[str, Any] = {"customer_id__in": customer_ids} if customer_ids is not None else {}
+    broken = dict(
+        PromiseToPay.objects.for_organization(organization)
+        .filter(status=PromiseToPay.Status.BROKEN, closed_on__gt=start, closed_on__lte=as_of, **scope)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+    disputes = dict(
+        Dispute.objects.for_organization(organization)
+        .filter(opened_on__gt=start, opened_on__lte=as_of, **scope)
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+    index = frame.index.union(pd.Index(list(broken) + list(disputes), name="customer_id"))
+    frame = frame.reindex(index)
+    frame["invoices_settled"] = frame["invoices_settled"].fillna(0).astype(int)
+    frame["promises_broken"] = pd.Series(broken, dtype="float64").reindex(index).fillna(0).astype(int)
+    frame["disputes"] = pd.Series(disputes, dtype="float64").reindex(index).fillna(0).astype(int)
+    return frame

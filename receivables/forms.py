@@ -1,0 +1,117 @@
+"""Input forms of the collections pages (parsing only; services do the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from credit_platform.models import Membership
+
+from .models import CallNote, CollectionProfile, Dispute, DunningLevel, DunningPolicy, EclSettings
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def collector_choices(organization: Any) -> Any:
+    ids = Membership.objects.filter(organization=organization, is_active=True).values("user_id")
+    return get_user_model().objects.filter(pk__in=ids).order_by("username")
+
+
+class PromiseForm(forms.Form):
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
+    promised_date = forms.DateField(widget=DATE)
+    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
+                                                             empty_label="Whole account")
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].queryset = invoices  # type: ignore[attr-defined]
+
+
+class DisputeForm(forms.Form):
+    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
+    reason = forms.ChoiceField(choices=Dispute.Reason.choices)
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01, required=False)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].queryset = invoices  # type: ignore[attr-defined]
+
+
+class ResolveDisputeForm(forms.Form):
+    dispute = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=[("resolved", "Resolved"), ("rejected", "Rejected")])
+    resolution = forms.CharField(required=False, max_length=500)
+
+
+class CallNoteForm(forms.ModelForm):
+    class Meta:
+        model = CallNote
+        fields = ["outcome", "contact_person", "note", "next_action_on", "next_action"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 2}), "next_action_on": DATE}
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = CollectionProfile
+        fields = [
+            "collector",
+            "policy",
+            "do_not_dun",
+            "do_not_dun_reason",
+            "language",
+            "dunning_email",
+            "statement_monthly",
+        ]
+
+    def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collector"].queryset = collector_choices(organization)  # type: ignore[attr-defined]
+        self.fields["policy"].queryset = DunningPolicy.objects.for_organization(organization)  # type: ignore[attr-defined]
+
+
+class AssignForm(forms.Form):
+    customers = forms.CharField(widget=forms.HiddenInput)
+    collector: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
+                                                               empty_label="Unassigned")
+
+    def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["collector"].queryset = collector_choices(organization)  # type: ignore[attr-defined]
+
+    def customer_ids(self) -> list[int]:
+        return [int(x) for x in self.cleaned_data["customers"].split(",") if x.strip().isdigit()]
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = DunningPolicy
+        fields = ["name", "min_amount", "run_hour", "promise_grace_days", "statement_day"]
+
+
+class LevelForm(forms.ModelForm):
+    class Meta:
+        model = DunningLevel
+        fields = [
+            "days",
+            "name",
+            "is_active",
+            "send_message",
+            "task",
+            "credit_hold",
+            "subject_en",
+            "body_en",
+            "subject_zh",
+            "body_zh",
+        ]
+        widgets = {"body_en": forms.Textarea(attrs={"rows": 8}), "body_zh": forms.Textarea(attrs={"rows": 8})}
+
+
+class EclSettingsForm(forms.ModelForm):
+    class Meta:
+        model = EclSettings
+        fields = ["lookback_periods", "segment_by", "forward_factor", "recovery_rate"]

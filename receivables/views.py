@@ -1,0 +1,388 @@
+"""Pages under /receivables/: receivable figures, the collections worklist and a customer's collections
+file, the dunning policy and its runs, the ECL reserve, statements of account. Thin: parse, call a
+selector or service, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import TemplateView, View
+
+from credit_platform.errors import AppError
+from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
+from credit_platform.roles import Cap
+from customers.models import Customer
+
+from . import ecl, services
+from .collections import collections_file, worklist, worklist_page
+from .dunning.policy import dunning_level_save, dunning_policy_ensure_default, dunning_policy_update
+from .dunning.run import dunning_run
+from .forms import (
+    AssignForm,
+    CallNoteForm,
+    DisputeForm,
+    EclSettingsForm,
+    LevelForm,
+    PolicyForm,
+    ProfileForm,
+    PromiseForm,
+    ResolveDisputeForm,
+)
+from .kpis import DIMENSIONS, portfolio_figures, receivable_figures
+from .models import CollectionTask, Dispute, DunningLevel, DunningPolicy, DunningRun, EclSnapshot
+from .selectors import invoices_of
+from .statements import statement_build, statement_pdf, statement_send
+
+
+def _as_of(request: HttpRequest) -> dt.date:
+    raw = request.GET.get("as_of", "")
+    try:
+        return dt.date.fromisoformat(raw) if raw else timezone.localdate()
+    except ValueError:
+        messages.error(request, f"'{raw}' is not a date (YYYY-MM-DD); showing today.")
+        return timezone.localdate()
+
+
+class OverviewView(TenantViewMixin, TemplateView):
+    template_name = "receivables/overview.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org = self.request.organization
+        as_of = _as_of(self.request)
+        dimension = self.request.GET.get("by", "customer")
+        if dimension not in DIMENSIONS or dimension == "portfolio":
+            dimension = "customer"
+        rows = receivable_figures(org, as_of, dimension)
+        return {
+            **super().get_context_data(**kwargs),
+            "as_of": as_of,
+            "dimension": dimension,
+            "dimensions": [d for d in DIMENSIONS if d != "portfolio"],
+            "fig": portfolio_figures(org, as_of),
+            "rows": rows[:50],
+            "row_count": len(rows),
+        }
+
+
+class WorklistView(TenantViewMixin, TemplateView):
+    template_name = "receivables/worklist.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org, req = self.request.organization, self.request
+        as_of = timezone.localdate()
+        scope = req.GET.get("scope", "mine" if req.membership.role == "collector" else "all")
+        rows = worklist(
+            org,
+            as_of,
+            collector=req.user if scope == "mine" else None,
+            unassigned=scope == "unassigned",
+            q=req.GET.get("q", "").strip(),
+        )
+        page = Paginator(rows, 50).get_page(req.GET.get("page"))
+        mine = Q(assigned_to=req.user)
+        if has_capability(req, Cap.POLICY_EDIT):
+            mine |= Q(assigned_to__isnull=True)  # managers also see the managers' queue
+        tasks = (
+            CollectionTask.objects.for_organization(org)
+            .filter(mine, status="open", due_date__lte=as_of)
+            .select_related("customer")
+            .order_by("due_date")[:10]
+        )
+        query = req.GET.copy()
+        query.pop("page", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "as_of": as_of,
+            "scope": scope,
+            "page_obj": page,
+            "items": worklist_page(org, as_of, list(page.object_list)),
+            "total": len(rows),
+            "overdue_total": sum((r[3].overdue for r in rows), 0),
+            "tasks_due": tasks,
+            "assign_form": AssignForm(organization=org),
+            "querystring": query.urlencode(),
+            "can_work": has_capability(req, Cap.COLLECTIONS),
+            "q": req.GET.get("q", ""),
+        }
+
+    def post(self, request: Any) -> HttpResponse:
+        require_capability(request, Cap.COLLECTIONS)
+        form = AssignForm(request.POST, organization=request.organization)
+        if form.is_valid():
+            n = services.collection_assign(
+                organization=request.organization,
+                customer_ids=form.customer_ids(),
+                collector=form.cleaned_data["collector"],
+                actor=request.user,
+            )
+            messages.success(request, f"{n} customer(s) assigned.")
+        return redirect(request.get_full_path())
+
+
+class CustomerFileView(TenantViewMixin, TemplateView):
+    template_name = "receivables/customer.html"
+
+    def customer(self) -> Customer:
+        return get_object_or_404(
+            Customer.objects.for_organization(self.request.organization).select_related(
+                "country", "sector", "group"
+            ),
+            pk=self.kwargs["pk"],
+        )
+
+    def open_invoices(self, customer: Customer) -> Any:
+        return (
+            invoices_of(self.request.organization)
+            .filter(customer=customer)
+            .open(timezone.localdate())
+            .order_by("due_date")
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org = self.request.organization
+        customer = self.customer()
+        as_of = timezone.localdate()
+        f = collections_file(org, customer, as_of)
+        invoices = self.open_invoices(customer)
+        forms = {
+            "promise_form": PromiseForm(
+                invoices=invoices, initial={"promised_date": as_of + dt.timedelta(days=7)}
+            ),
+            "dispute_form": DisputeForm(invoices=invoices),
+            "note_form": CallNoteForm(),
+            "profile_form": ProfileForm(instance=services.collection_profile_get(customer), organization=org),
+        }
+        forms.update(kwargs.pop("forms", {}))
+        return {
+            **super().get_context_data(**kwargs),
+            **forms,
+            "file": f,
+            "customer": customer,
+            "as_of": as_of,
+            "can_work": has_capability(self.request, Cap.COLLECTIONS),
+        }
+
+    def post(self, request: Any, pk: int) -> HttpResponse:
+        require_capability(request, Cap.COLLECTIONS)
+        customer = self.customer()
+        action = request.POST.get("action", "")
+        user = request.user
+        invoices = self.open_invoices(customer)
+        form: Any = None
+        try:
+            if action == "promise":
+                form = PromiseForm(request.POST, invoices=invoices)
+                if form.is_valid():
+                    services.promise_create(customer=customer, actor=user, **form.cleaned_data)
+                    messages.success(request, "Promise to pay recorded; dunning of what it covers pauses.")
+                    return self._back()
+                return self.render_to_response(self.get_context_data(forms={"promise_form": form}))
+            if action == "dispute":
+                form = DisputeForm(request.POST, invoices=invoices)
+                if form.is_valid():
+                    services.dispute_open(actor=user, **form.cleaned_data)
+                    messages.success(request, "Dispute opened; dunning of the invoice pauses.")
+                    return self._back()
+                return self.render_to_response(self.get_context_data(forms={"dispute_form": form}))
+            if action == "resolve":
+                form = ResolveDisputeForm(request.POST)
+                if form.is_valid():
+                    dispute = get_object_or_404(
+                        Dispute.objects.for_organization(request.organization),
+                        pk=form.cleaned_data["dispute"],
+                        customer=customer,
+                    )
+                    services.dispute_resolve(
+                        dispute=dispute,
+                        status=form.cleaned_data["status"],
+                        actor=user,
+                        resolution=form.cleaned_data["resolution"],
+                    )
+                    messages.success(request, "Dispute closed.")
+                return self._back()
+            if action == "note":
+                form = CallNoteForm(request.POST)
+                if form.is_valid():
+                    services.call_note_add(customer=customer, actor=user, **form.cleaned_data)
+                    messages.success(request, "Call logged.")
+                    return self._back()
+                return self.render_to_response(self.get_context_data(forms={"note_form": form}))
+            if action == "profile":
+                form = ProfileForm(
+                    request.POST,
+                    instance=services.collection_profile_get(customer),
+                    organization=request.organization,
+                )
+                if form.is_valid():
+                    services.collection_profile_update(
+                        customer=customer,
+                        actor=user,
+                        **{f: form.cleaned_data[f] for f in services.PROFILE_FIELDS},
+                    )
+                    messages.success(request, "Collections settings saved.")
+                    return self._back()
+                return self.render_to_response(self.get_context_data(forms={"profile_form": form}))
+            if action in ("task_done", "task_cancel"):
+                task = get_object_or_404(
+                    CollectionTask.objects.for_organization(request.organization),
+                    pk=request.POST.get("task"),
+                    customer=customer,
+                )
+                services.task_complete(task=task, actor=user, cancel=action == "task_cancel")
+                messages.success(request, "Task closed.")
+                return self._back()
+            if action == "statement":
+                statement_send(customer=customer, as_of=timezone.localdate(), actor=user)
+                messages.success(request, "Statement of account sent.")
+                return self._back()
+        except (AppError, ValidationError) as exc:
+            messages.error(
+                request, getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", [str(exc)]))
+            )
+            return self._back()
+        messages.error(request, "Unknown action.")
+        return self._back()
+
+    def _back(self) -> HttpResponse:
+        return HttpResponseRedirect(reverse("collections-file", args=[self.kwargs["pk"]]))
+
+
+class StatementPdfView(TenantViewMixin, View):
+    def get(self, request: Any, pk: int) -> HttpResponse:
+        customer = get_object_or_404(Customer.objects.for_organization(request.organization), pk=pk)
+        as_of = _as_of(request)
+        pdf = statement_pdf(statement_build(request.organization, customer, as_of))
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="statement-{customer.external_id}-{as_of}.pdf"'
+        return response
+
+
+class DunningView(TenantViewMixin, TemplateView):
+    template_name = "receivables/dunning.html"
+
+    def policy(self) -> DunningPolicy:
+        org = self.request.organization
+        return DunningPolicy.objects.for_organization(org).filter(
+            is_default=True
+        ).first() or dunning_policy_ensure_default(org, actor=self.request.user)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        policy = self.policy()
+        levels = list(policy.levels.order_by("days"))
+        edit = self.request.GET.get("level")
+        edit_level = next((lv for lv in levels if str(lv.pk) == edit), None)
+        context = {
+            "policy": policy,
+            "levels": levels,
+            "policy_form": PolicyForm(instance=policy),
+            "level_form": LevelForm(instance=edit_level)
+            if edit_level
+            else (LevelForm() if edit == "new" else None),
+            "edit_level": edit_level,
+            "editing": edit,
+            "runs": DunningRun.objects.for_organization(self.request.organization).order_by("-run_date")[:15],
+            "can_edit": has_capability(self.request, Cap.POLICY_EDIT),
+        }
+        context.update(kwargs.pop("forms", {}))
+        return {**super().get_context_data(**kwargs), **context}
+
+    def post(self, request: Any) -> HttpResponse:
+        require_capability(request, Cap.POLICY_EDIT)
+        policy = self.policy()
+        action = request.POST.get("action")
+        if action == "policy":
+            form = PolicyForm(request.POST, instance=DunningPolicy.objects.get(pk=policy.pk))
+            if form.is_valid():
+                dunning_policy_update(policy=policy, actor=request.user, **form.cleaned_data)
+                messages.success(request, "Policy saved.")
+                return redirect("collections-dunning")
+            return self.render_to_response(self.get_context_data(forms={"policy_form": form}))
+        if action == "level":
+            pk = request.POST.get("level")
+            instance = (
+                get_object_or_404(
+                    DunningLevel.objects.for_organization(request.organization),
+                    pk=pk,
+                )
+                if pk
+                else DunningLevel(policy=policy)
+            )
+            level_form = LevelForm(request.POST, instance=instance)
+            if level_form.is_valid():
+                try:
+                    dunning_level_save(level=level_form.save(commit=False), actor=request.user)
+                except ValidationError as exc:
+                    level_form.add_error(None, exc)
+                else:
+                    messages.success(request, "Level saved.")
+                    return redirect("collections-dunning")
+            return self.render_to_response(
+                self.get_context_data(forms={"level_form": level_form, "editing": pk or "new"})
+            )
+        if action == "run":
+            run = dunning_run(organization=request.organization, run_date=timezone.localdate())
+            if run is not None:
+                messages.success(
+                    request,
+                    f"Run of {run.run_date}: {run.status}, {run.actions} action(s), "
+                    f"{run.messages} message(s).",
+                )
+            return redirect("collections-dunning")
+        messages.error(request, "Unknown action.")
+        return redirect("collections-dunning")
+
+
+class EclView(TenantViewMixin, TemplateView):
+    template_name = "receivables/ecl.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org = self.request.organization
+        as_of = _as_of(self.request)
+        settings = ecl.settings_for(org)
+        movement = ecl.ecl_movement(org, as_of, settings)
+        matrix = movement.closing.matrix
+        segments = sorted(matrix.loss_rates, key=lambda s: (s != "", s))
+        labels = ecl.segment_labels(matrix.segment_by, segments)
+        matrix_rows = [
+            (labels.get(s, s or "Portfolio"), matrix.used_rolls[s], matrix.loss_rates[s]) for s in segments
+        ]
+        return {
+            **super().get_context_data(**kwargs),
+            "as_of": as_of,
+            "movement": movement,
+            "reserve": movement.closing,
+            "matrix": matrix,
+            "matrix_rows": matrix_rows,
+            "buckets": ecl.ECL_BUCKETS,
+            "roll_labels": [
+                f"{a[1]} → {b[1]}" for a, b in zip(ecl.ECL_BUCKETS, ecl.ECL_BUCKETS[1:-1], strict=False)
+            ],
+            "settings_form": kwargs.get("settings_form") or EclSettingsForm(instance=settings),
+            "snapshots": EclSnapshot.objects.for_organization(org)[:12],
+            "can_edit": has_capability(self.request, Cap.POLICY_EDIT),
+        }
+
+    def post(self, request: Any) -> HttpResponse:
+        require_capability(request, Cap.POLICY_EDIT)
+        org = request.organization
+        if request.POST.get("action") == "snapshot":
+            snap = ecl.ecl_snapshot_record(organization=org, as_of=_as_of(request), actor=request.user)
+            messages.success(
+                request, f"Reserve of {snap.as_of} recorded: {snap.total:,.2f} {snap.base_currency}."
+            )
+            return redirect(f"{reverse('collections-ecl')}?as_of={snap.as_of}")
+        form = EclSettingsForm(request.POST, instance=ecl.settings_for(org))
+        if form.is_valid():
+            ecl.ecl_settings_update(organization=org, actor=request.user, **form.cleaned_data)
+            messages.success(request, "ECL settings saved.")
+            return redirect("collections-ecl")
+        return self.render_to_response(self.get_context_data(settings_form=form))

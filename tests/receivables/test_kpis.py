@@ -1,0 +1,127 @@
+"""Aging, DSO (countback), BPDSO, ADD and CEI against figures computed by hand on a tiny book; aging
+totals equal, to the cent, the open balances in several currencies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from receivables.kpis import add_months, countback, portfolio_figures, receivable_figures
+from receivables.models import CollectionProfile, Invoice
+from receivables.selectors import portfolio_aging
+from tests.factories import CustomerFactory, FXRateFactory
+
+from .conftest import D, credit, invoice, pay
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tiny_book(org):
+    """J1 1,000 issued 15 Jan, paid 20 Feb; F1 2,000 issued 10 Feb, due 12 Mar, 1,000 paid 20 Mar;
+    M1 1,000 issued 5 Mar, due 4 Apr; M2 2,000 issued 20 Mar, due 19 Apr, credit note 500 on 25 Mar."""
+    c = CustomerFactory(organization=org)
+    j1 = invoice(c, "1000.00", D(2026, 1, 15), D(2026, 2, 14), number="J1")
+    f1 = invoice(c, "2000.00", D(2026, 2, 10), D(2026, 3, 12), number="F1")
+    invoice(c, "1000.00", D(2026, 3, 5), D(2026, 4, 4), number="M1")
+    m2 = invoice(c, "2000.00", D(2026, 3, 20), D(2026, 4, 19), number="M2")
+    pay(j1, "1000.00", D(2026, 2, 20))
+    pay(f1, "1000.00", D(2026, 3, 20))
+    credit(m2, "500.00", D(2026, 3, 25), "CN1")
+    return c
+
+
+def test_aging_dso_add_cei_match_hand_computed_figures(org, tiny_book):
+    fig = portfolio_figures(org, D(2026, 3, 31))
+    # open: F1 1,000 (19 days late), M1 1,000 and M2 1,500 (not yet due)
+    assert fig.total == Decimal("3500.00")
+    assert dict((k, v) for k, _l, v in fig.buckets if v) == {
+        "current": Decimal("2500.00"),
+        "d1_30": Decimal("1000.00"),
+    }
+    # DSO: March sales 3,000 over 31 days are used up, 500 of February's 2,000 over 28 days remain
+    assert fig.dso == pytest.approx(31 + 500 / 2000 * 28)  # 38.0
+    # BPDSO: current 2,500 of March's 3,000 sales over 31 days
+    assert fig.bpdso == pytest.approx(2500 / 3000 * 31)  # 25.83
+    assert fig.add == pytest.approx(38 - 2500 / 3000 * 31)  # 12.17
+    # CEI for March: beginning (28 Feb) F1 2,000; sales 3,000; ending total 3,500, current 2,500
+    assert fig.beginning == Decimal("2000.00") and fig.sales_month == Decimal("3000.00")
+    assert fig.cei == pytest.approx((2000 + 3000 - 3500) / (2000 + 3000 - 2500) * 100)  # 60.0
+    # as of an earlier date the same book gives its then figures: 28 Feb, F1 2,000 current
+    feb = portfolio_figures(org, D(2026, 2, 28))
+    assert feb.total == Decimal("2000.00") and feb.overdue == 0
+    # the month back from 28 Feb is (28 Jan, 28 Feb], 31 days, whose sales (F1 2,000) cover it exactly
+    assert feb.dso == pytest.approx(31.0) and feb.add == pytest.approx(0.0)
+
+
+def test_countback_walks_back_until_the_balance_is_covered():
+    assert countback(Decimal("0"), [(Decimal("10"), 30)]) == (0.0, False)
+    assert countback(Decimal("150"), [(Decimal("100"), 31), (Decimal("0"), 28), (Decimal("100"), 31)]) == (
+        pytest.approx(31 + 28 + 15.5),
+        False,
+    )
+    assert countback(Decimal("500"), [(Decimal("100"), 30)]) == (30.0, True)
+    assert add_months(D(2026, 3, 31), -1) == D(2026, 2, 28) and add_months(D(2026, 1, 31), -2) == D(
+        2025, 11, 30
+    )
+
+
+def test_figures_by_dimension(org, tiny_book, member):
+    collector = member(org, "collector", first_name="Lin", last_name="Wei")
+    CollectionProfile.objects.create(organization=org, customer=tiny_book, collector=collector)
+    other = CustomerFactory(organization=org, country_id="FR", sector_id="G")
+    invoice(other, "400.00", D(2026, 3, 1), D(2026, 3, 10))
+    by_country = {f.key: f for f in receivable_figures(org, D(2026, 3, 31), "country")}
+    assert by_country["DE"].total == Decimal("3500.00") and by_country["FR"].total == Decimal("400.00")
+    assert by_country["FR"].label == "France" and by_country["FR"].overdue == Decimal("400.00")
+    by_collector = receivable_figures(org, D(2026, 3, 31), "collector")
+    assert [(f.label, f.total) for f in by_collector] == [
+        ("Lin Wei", Decimal("3500.00")),
+        ("Unassigned", Decimal("400.00")),
+    ]
+    assert by_collector[0].dso == pytest.approx(38.0)
+    by_sector = {f.key: f.total for f in receivable_figures(org, D(2026, 3, 31), "sector")}
+    assert by_sector == {"C": Decimal("3500.00"), "G": Decimal("400.00")}
+    assert {f.label for f in receivable_figures(org, D(2026, 3, 31), "group")} == {"No group"}
+    assert len(receivable_figures(org, D(2026, 3, 31), "customer")) == 2
+
+
+def test_aging_total_equals_open_balances_to_the_cent_in_several_currencies(org):
+    FXRateFactory(organization=org, currency="USD", rate_date=D(2026, 1, 1), rate=Decimal("0.9137"))
+    FXRateFactory(organization=org, currency="CNY", rate_date=D(2026, 1, 1), rate=Decimal("0.1271"))
+    eur, usd, cny = (CustomerFactory(organization=org, currency=c) for c in ("EUR", "USD", "CNY"))
+    as_of = D(2026, 6, 30)
+    n = 0
+    for customer in (eur, usd, cny):
+        for k, late in enumerate((-10, 5, 40, 75, 120, 400)):
+            n += 1
+            due = as_of - dt.timedelta(days=late)
+            inv = invoice(
+                customer, f"{1000 + 33.33 * k + n:.2f}", min(due, as_of) - dt.timedelta(days=30), due
+            )
+            if k % 2:
+                pay(inv, f"{17.77 * k:.2f}", min(due, as_of) - dt.timedelta(days=1))
+            if k % 3 == 2:
+                credit(inv, "11.11", min(due, as_of) - dt.timedelta(days=2), f"CN-{n}")
+            if k == 5:
+                pay(inv, "1.00", as_of + dt.timedelta(days=1))  # after the as-of date: still open then
+        paid_off = invoice(customer, "99.99", D(2026, 1, 1), D(2026, 2, 1))
+        pay(paid_off, "99.99", D(2026, 2, 1))
+    aging = portfolio_aging(org, as_of)
+    from credit_platform.money import FxTable
+
+    fx = FxTable.load(org, as_of)
+    by_currency: dict[str, Decimal] = {}
+    for inv in Invoice.objects.for_organization(org):
+        open_amount = inv.open_amount_on(as_of)
+        if open_amount > 0:
+            by_currency[inv.currency] = by_currency.get(inv.currency, Decimal(0)) + open_amount
+    expected = sum((fx.convert(amount, cur) for cur, amount in by_currency.items()), Decimal(0))
+    assert aging.total == expected
+    assert sum(aging.buckets.values()) == expected
+    assert aging.invoice_count == 18
+    assert all(v > 0 for v in aging.buckets.values()) and len(aging.buckets) == 6
+    # the same through the figures
+    assert portfolio_figures(org, as_of).total == expected
