@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet, FinancialStatementViewSet
+from receivables import api as receivables_api
 from receivables.api import InvoiceViewSet, PaymentViewSet
 
 router = DefaultRouter()
@@ -9,4 +11,9 @@ router.register("statements", FinancialStatementViewSet, basename="statement")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("payments", PaymentViewSet, basename="payment")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("promises/", receivables_api.PromiseListCreate.as_view(), name="promises"),
+    path("disputes/", receivables_api.DisputeListCreate.as_view(), name="disputes"),
+    path("disputes/<int:pk>/resolve/", receivables_api.DisputeResolve.as_view(), name="dispute-resolve"),
+]

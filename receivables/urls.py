@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import views
 
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="collections-overview"),
@@ -9,7 +9,4 @@ urlpatterns = [
     path("customers/<int:pk>/statement.pdf", views.StatementPdfView.as_view(), name="collections-statement"),
     path("dunning/", views.DunningView.as_view(), name="collections-dunning"),
     path("ecl/", views.EclView.as_view(), name="collections-ecl"),
-    path("api/promises/", api.PromiseListCreate.as_view(), name="api-promises"),
-    path("api/disputes/", api.DisputeListCreate.as_view(), name="api-disputes"),
-    path("api/disputes/<int:pk>/resolve/", api.DisputeResolve.as_view(), name="api-dispute-resolve"),
 ]

@@ -14,6 +14,7 @@ from credit_platform.audit import audit_append
 from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import import_frame
 from credit_platform.models import FXRate, Organization
+from receivables.dunning.policy import dunning_policy_ensure_default
 
 from .generator import DemoPortfolio
 
@@ -61,6 +62,7 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
         result = import_frame(organization=organization, kind=kind, frame=_text(data))
         counts[kind] = result.created
         say(f"  {kind:<13} {result.created:>8,} rows in {time.perf_counter() - t:5.1f}s")
+    dunning_policy_ensure_default(organization)
     audit_append(organization=organization, actor=None, action="demo.seeded", obj=organization,
                  after={"seed": portfolio.config.seed, "as_of": portfolio.config.as_of, "counts": counts})
     logger.info("demo portfolio loaded in %.1fs", time.perf_counter() - t0)

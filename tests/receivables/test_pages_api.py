@@ -134,44 +134,44 @@ def test_api_promises_and_disputes(api, org, other_org, book):
     client = api()
     inv = book[2].invoices.get()
     r = client.post(
-        "/receivables/api/promises/",
+        "/api/v1/promises/",
         {"customer": book[2].external_id, "amount": "300.00", "promised_date": "2030-01-15"},
         format="json",
     )
     assert r.status_code == 201, r.json()
     assert r.json()["currency"] == "EUR" and r.json()["invoice"] is None
-    r = client.post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
+    r = client.post("/api/v1/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
     assert r.status_code == 201 and Dispute.objects.get().invoice == inv
     again = client.post(
-        "/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json"
+        "/api/v1/disputes/", {"invoice": inv.number, "reason": "price"}, format="json"
     )
     assert again.status_code == 409 and again.json()["code"] == "conflict"
     pk = r.json()["id"]
     assert (
-        client.post(f"/receivables/api/disputes/{pk}/resolve/", {"status": "rejected"}, format="json").json()[
+        client.post(f"/api/v1/disputes/{pk}/resolve/", {"status": "rejected"}, format="json").json()[
             "status"
         ]
         == "rejected"
     )
     unknown = client.post(
-        "/receivables/api/promises/",
+        "/api/v1/promises/",
         {"customer": "NOPE", "amount": "1.00", "promised_date": "2030-01-15"},
         format="json",
     )
     assert unknown.status_code == 400 and unknown.json()["details"][0]["field"] == "customer"
-    assert client.get("/receivables/api/promises/").json()["results"][0]["amount"] == "300.00"
+    assert client.get("/api/v1/promises/").json()["results"][0]["amount"] == "300.00"
     # another tenant sees none of it and cannot touch it
     stranger = api(organization=other_org)
-    assert stranger.get("/receivables/api/disputes/").json()["results"] == []
+    assert stranger.get("/api/v1/disputes/").json()["results"] == []
     assert (
         stranger.post(
-            f"/receivables/api/disputes/{pk}/resolve/", {"status": "resolved"}, format="json"
+            f"/api/v1/disputes/{pk}/resolve/", {"status": "resolved"}, format="json"
         ).status_code
         == 404
     )
     assert (
         api(role=Role.AUDITOR)
-        .post("/receivables/api/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
+        .post("/api/v1/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
         .status_code
         == 403
     )
