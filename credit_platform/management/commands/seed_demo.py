@@ -15,6 +15,8 @@ from credit_platform.models import Organization
 from credit_platform.roles import Role
 from credit_platform.services import membership_grant, organization_create, user_ensure
 from customers.models import Customer
+from receivables.models import CollectionProfile
+from receivables.services import collection_assign
 
 DEMO_PASSWORD = "demo-credit-2026"  # noqa: S105 - printed on purpose: demo logins on a local machine
 DEMO_USERS = [
@@ -79,6 +81,11 @@ class Command(BaseCommand):
         nw = user_ensure(username="northwind", password=DEMO_PASSWORD)
         if not nw.memberships.filter(organization=other).exists():
             membership_grant(organization=other, user=nw, role=Role.CREDIT_OFFICER)
+        collector = user_ensure(username="collector", password=DEMO_PASSWORD)
+        if not CollectionProfile.objects.for_organization(org).filter(collector__isnull=False).exists():
+            # The demo collector works the whole book, so the worklist has something to show.
+            ids = list(Customer.objects.for_organization(org).values_list("pk", flat=True))
+            collection_assign(organization=org, customer_ids=ids, collector=collector, actor=None)
         token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))
         if not options["quiet"]:
             self._print_logins(token.key)
