@@ -17,7 +17,7 @@ from scoring.modeling.masterscale import DEFAULT_UPPER_BOUNDS, MasterScale
 from scoring.modeling.reasons import GENERIC_TEMPLATE, reason_texts, top_reasons
 from scoring.modeling.schema import DataError
 from scoring.modeling.scorecard import WOEScorecard
-from scoring.modeling.trainer import TrainedModel, train
+from scoring.modeling.trainer import TrainedModel, choose_blend_weights, simplex_grid, train
 
 from .synthetic import credit_frame, sigmoid, single_driver_frame
 
@@ -250,6 +250,39 @@ def test_wide_logit_follows_the_estimator_contract(credit: pd.DataFrame) -> None
     assert set(model.predict(credit[FEATURES].iloc[:10])) <= {"no", "yes"}
     with pytest.raises(DataError, match="numeric columns only"):
         WideLogit(monotone={"sector": 1}).fit(credit[FEATURES], credit["defaulted"])
+
+
+# --------------------------------------------------------------------------------- blend weights
+
+
+def test_simplex_grid_covers_the_simplex_with_the_single_members_first() -> None:
+    grid = simplex_grid(3)
+    assert grid.shape == (66, 3)
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
+    assert (grid >= 0).all() and len(np.unique(grid.round(6), axis=0)) == 66
+    np.testing.assert_array_equal(grid[:3], np.eye(3))
+
+
+def test_blend_weights_are_chosen_on_out_of_fold_predictions_and_cross_selected() -> None:
+    rng = np.random.default_rng(13)
+    n = 4000
+    truth = rng.normal(-1, 1.2, n)
+    y = (rng.random(n) < sigmoid(truth)).astype(int)
+    folds = np.array_split(rng.permutation(n), 5)
+    # two members with independent errors of the same size: the blend averages them
+    oof = {"a": truth + rng.normal(0, 0.8, n), "b": truth + rng.normal(0, 0.8, n), "noise": rng.normal(-1, 1, n)}
+    weights, blended = choose_blend_weights(oof, y, folds)
+    assert weights["noise"] == 0.0 and 0.3 <= weights["a"] <= 0.7 and weights["a"] + weights["b"] == 1.0
+    assert M.logloss(y, sigmoid(blended)) < min(M.logloss(y, sigmoid(oof[m])) for m in ("a", "b"))
+    # fold k's blend uses weights chosen without fold k: change fold 0's outcomes only, and
+    # fold 0's blended values cannot change unless the weights chosen on the other folds do
+    y2 = y.copy()
+    y2[folds[0]] = 1 - y2[folds[0]]
+    _, blended2 = choose_blend_weights(oof, y2, folds)
+    np.testing.assert_array_equal(blended2[folds[0]], blended[folds[0]])
+    # one member much better than the others takes all the weight
+    sharp = {"good": truth, "poor": truth + rng.normal(0, 3.0, n)}
+    assert choose_blend_weights(sharp, y, folds)[0] == {"good": 1.0, "poor": 0.0}
 
 
 # --------------------------------------------------------------------------------- scorecard points
