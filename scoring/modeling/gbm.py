@@ -42,11 +42,11 @@ from .schema import (
 _CONTRIB_CHUNK = 2000
 # Below this many rows one OpenMP thread is as fast as two and cannot stall when another process
 # holds the second core (OpenMP workers spin-wait; measured 0.1 s vs up to 1.2 s per fit on 700 rows).
-_SINGLE_THREAD_ROWS = 20_000
+SINGLE_THREAD_ROWS = 20_000
 
 
 def _threads(n_rows: int) -> Any:
-    return threadpool_limits(1, user_api="openmp") if n_rows < _SINGLE_THREAD_ROWS else nullcontext()
+    return threadpool_limits(1, user_api="openmp") if n_rows < SINGLE_THREAD_ROWS else nullcontext()
 
 
 class MonotoneGBM(ClassifierMixin, BaseEstimator):

@@ -4,7 +4,8 @@ Each model returns ``contributions(frame)``: per row and feature, how much the f
 the log-odds of default compared with a reference (scorecard: the feature's population-average
 WOE, so ``contribution * factor`` is the points lost against an average applicant; GBM: the log-
 odds change when the feature alone is set to its training median / most frequent category;
-blend: the weighted sum). The reasons are the features with the largest positive
+wide logit: ``coef * (encoded value - training mean)`` summed over the feature's columns; blend:
+the weighted sum). The reasons are the features with the largest positive
 contributions (at most ``max_reasons``, default 4; only contributions above
 ``min_contribution`` = 0.01 log-odds, about 0.3 points at 20 PDO, count).
 

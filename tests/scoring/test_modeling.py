@@ -12,11 +12,12 @@ from scoring.modeling import metrics as M
 from scoring.modeling.binning import MonotoneWOEBinner
 from scoring.modeling.calibration import PD_CAP, PD_FLOOR, CenteredIsotonicCalibrator, select_calibrator
 from scoring.modeling.gbm import MonotoneGBM
+from scoring.modeling.logit import OTHER_LEVEL, WideLogit
 from scoring.modeling.masterscale import DEFAULT_UPPER_BOUNDS, MasterScale
 from scoring.modeling.reasons import GENERIC_TEMPLATE, reason_texts, top_reasons
 from scoring.modeling.schema import DataError
 from scoring.modeling.scorecard import WOEScorecard
-from scoring.modeling.trainer import TrainedModel, train
+from scoring.modeling.trainer import TrainedModel, choose_blend_weights, simplex_grid, train
 
 from .synthetic import credit_frame, sigmoid, single_driver_frame
 
@@ -123,6 +124,7 @@ def test_scorecard_and_gbm_pd_never_fall_when_a_risk_raising_feature_rises(credi
     for model in (
         WOEScorecard(monotone={"days_late": 1}),
         MonotoneGBM(monotone={"days_late": 1}, max_iter=150),
+        WideLogit(monotone={"days_late": 1}),
     ):
         model.fit(X, y)
         _assert_non_decreasing(model.predict_proba(probe)[:, 1], 25, len(grid))
@@ -155,6 +157,134 @@ def test_trainer_rejects_a_direction_on_a_text_column(credit: pd.DataFrame) -> N
         train(credit.drop(columns=["true_pd"]), "defaulted", "yes", monotone={"sector": 1})
 
 
+# --------------------------------------------------------------------------------- wide logit
+
+
+def test_wide_logit_holds_a_contradicted_direction_at_zero_and_keeps_an_agreeing_one(
+    credit: pd.DataFrame,
+) -> None:
+    X, y = credit[FEATURES], (credit["defaulted"] == "yes").astype(int)
+    # equity_ratio lowers risk in the data; declaring +1 contradicts it, days_late +1 agrees
+    model = WideLogit(monotone={"days_late": 1, "equity_ratio": 1}).fit(X, y)
+    assert model.coef_["equity_ratio"] == 0.0
+    assert model.constrained_ == ["equity_ratio"]
+    assert model.coef_["days_late"] > 0.1
+    free = WideLogit().fit(X, y)
+    assert free.coef_["equity_ratio"] < -0.1 and free.constrained_ == []
+    grid = np.linspace(-0.5, 1.5, 21)  # beyond the training range too (values are clipped)
+    p = model.predict_proba(_vary(X, "equity_ratio", grid))[:, 1]
+    assert np.ptp(p.reshape(25, len(grid)), axis=1).max() < 1e-12  # dropped from the linear part
+    q = WideLogit(monotone={"equity_ratio": -1}).fit(X, y).predict_proba(_vary(X, "equity_ratio", grid))[:, 1]
+    _assert_non_decreasing(-q, 25, len(grid))
+
+
+def test_wide_logit_contributions_add_up_to_the_log_odds_above_the_reference(credit: pd.DataFrame) -> None:
+    X, y = credit[FEATURES], (credit["defaulted"] == "yes").astype(int)
+    model = WideLogit(monotone={"days_late": 1}, C=0.3).fit(X, y)
+    rows = X.iloc[:300]
+    contrib = model.contributions(rows)
+    assert list(contrib.columns) == FEATURES and contrib.index.equals(rows.index)
+    np.testing.assert_allclose(
+        contrib.sum(axis=1).to_numpy(), model.decision_function(rows) - model.reference_decision_, atol=1e-10
+    )
+    # on average over the training rows, every feature contributes nothing (the reference is the mean)
+    np.testing.assert_allclose(model.contributions(X).mean().to_numpy(), 0.0, atol=1e-10)
+    # the encoded column of each feature's coefficient lives in its own group
+    assert set(model.groups_) == set(FEATURES)
+
+
+def test_wide_logit_unseen_categories_are_neutral_or_pooled_and_missing_values_are_scored() -> None:
+    rng = np.random.default_rng(12)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(0, 1, n),
+            "region": rng.choice(["n", "s", "e"], n),
+            "sector": np.r_[rng.choice(["a", "b"], n - 5), ["rare1", "rare2", "rare3", "rare4", "rare5"]],
+        }
+    )
+    frame.loc[rng.random(n) < 0.1, "amount"] = np.nan
+    frame.loc[:19, "region"] = None  # 20 missing: a level of its own
+    logit = -1 + 0.8 * frame["amount"].fillna(1.5) + (frame["region"] == "s") * 0.7
+    y = (rng.random(n) < sigmoid(logit.to_numpy())).astype(int)
+    model = WideLogit().fit(frame, y)
+    assert "region=(missing)" in model.columns_ and "amount=(missing)" in model.columns_
+    assert model.categories_["sector"][-1] == OTHER_LEVEL  # the 5 rare sectors were pooled
+    assert model.coef_["amount=(missing)"] > 0.3  # missing behaves like a high amount here
+
+    new = pd.DataFrame(
+        {"amount": [np.nan, 0.0, 99.0], "region": ["w", None, "n"], "sector": ["zz", "a", None]}
+    )
+    contrib = model.contributions(new)
+    assert np.isfinite(model.decision_function(new)).all()
+    assert contrib.loc[0, "region"] == pytest.approx(0.0, abs=1e-12)  # unseen region: neutral
+    cols = [i for i, g in enumerate(model.groups_) if g == "sector"]
+    as_other = np.array([model.columns_[i] == f"sector={OTHER_LEVEL}" for i in cols], dtype=float)
+    expected = float((as_other - model.reference_[cols]) @ model.coef_.iloc[cols].to_numpy())
+    assert contrib.loc[0, "sector"] == pytest.approx(expected)  # unseen sector: the pooled "other" level
+    # a value above the training maximum scores like the maximum
+    top = pd.DataFrame({"amount": [frame["amount"].max()], "region": ["n"], "sector": ["a"]})
+    assert model.decision_function(new.iloc[[2]].assign(region="n", sector="a"))[0] == pytest.approx(
+        model.decision_function(top)[0]
+    )
+    # missing where training had none: imputed with the median, i.e. no missing indicator
+    clean = WideLogit().fit(frame.fillna({"amount": 0.0}), y)
+    filled = clean.decision_function(pd.DataFrame({"amount": [np.nan], "region": ["n"], "sector": ["a"]}))
+    median = float(frame["amount"].fillna(0.0).median())
+    same = clean.decision_function(pd.DataFrame({"amount": [median], "region": ["n"], "sector": ["a"]}))
+    assert filled[0] == pytest.approx(same[0])
+
+
+def test_wide_logit_follows_the_estimator_contract(credit: pd.DataFrame) -> None:
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model = WideLogit(monotone={"days_late": 1}, C=0.05, min_category_count=20)
+    assert clone(model).get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        model.decision_function(credit[FEATURES])
+    with pytest.raises(ValueError, match="C must be positive"):
+        WideLogit(C=0).fit(credit[FEATURES], credit["defaulted"])
+    fitted = model.fit(credit[FEATURES], credit["defaulted"])
+    assert fitted is model and list(model.classes_) == ["no", "yes"]
+    assert set(model.predict(credit[FEATURES].iloc[:10])) <= {"no", "yes"}
+    with pytest.raises(DataError, match="numeric columns only"):
+        WideLogit(monotone={"sector": 1}).fit(credit[FEATURES], credit["defaulted"])
+
+
+# --------------------------------------------------------------------------------- blend weights
+
+
+def test_simplex_grid_covers_the_simplex_with_the_single_members_first() -> None:
+    grid = simplex_grid(3)
+    assert grid.shape == (66, 3)
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0)
+    assert (grid >= 0).all() and len(np.unique(grid.round(6), axis=0)) == 66
+    np.testing.assert_array_equal(grid[:3], np.eye(3))
+
+
+def test_blend_weights_are_chosen_on_out_of_fold_predictions_and_cross_selected() -> None:
+    rng = np.random.default_rng(13)
+    n = 4000
+    truth = rng.normal(-1, 1.2, n)
+    y = (rng.random(n) < sigmoid(truth)).astype(int)
+    folds = np.array_split(rng.permutation(n), 5)
+    # two members with independent errors of the same size: the blend averages them
+    oof = {"a": truth + rng.normal(0, 0.8, n), "b": truth + rng.normal(0, 0.8, n), "noise": rng.normal(-1, 1, n)}
+    weights, blended = choose_blend_weights(oof, y, folds)
+    assert weights["noise"] == 0.0 and 0.3 <= weights["a"] <= 0.7 and weights["a"] + weights["b"] == 1.0
+    assert M.logloss(y, sigmoid(blended)) < min(M.logloss(y, sigmoid(oof[m])) for m in ("a", "b"))
+    # fold k's blend uses weights chosen without fold k: change fold 0's outcomes only, and
+    # fold 0's blended values cannot change unless the weights chosen on the other folds do
+    y2 = y.copy()
+    y2[folds[0]] = 1 - y2[folds[0]]
+    _, blended2 = choose_blend_weights(oof, y2, folds)
+    np.testing.assert_array_equal(blended2[folds[0]], blended[folds[0]])
+    # one member much better than the others takes all the weight
+    sharp = {"good": truth, "poor": truth + rng.normal(0, 3.0, n)}
+    assert choose_blend_weights(sharp, y, folds)[0] == {"good": 1.0, "poor": 0.0}
+
+
 # --------------------------------------------------------------------------------- scorecard points
 
 
@@ -175,7 +305,9 @@ def test_scorecard_points_follow_the_documented_scaling(credit: pd.DataFrame) ->
 # --------------------------------------------------------------------------------- reasons
 
 
-@pytest.mark.parametrize("model", [WOEScorecard(), MonotoneGBM(max_iter=120)], ids=["scorecard", "gbm"])
+@pytest.mark.parametrize(
+    "model", [WOEScorecard(), MonotoneGBM(max_iter=120), WideLogit()], ids=["scorecard", "gbm", "logit"]
+)
 def test_first_reason_of_a_high_risk_row_is_the_true_driver(model) -> None:
     frame = single_driver_frame(3000, seed=4)
     X, y = frame.drop(columns="bad"), frame["bad"]

@@ -137,8 +137,10 @@ class Command(BaseCommand):
             extra = []
             if "n_iter" in c:
                 extra.append(f"{c['n_iter']} iterations")
-            if "scorecard_weight" in c:
-                extra.append(f"scorecard weight {c['scorecard_weight']:.1f}")
+            if "logit_C" in c and name == "logit":
+                extra.append(f"C {c['logit_C']:g}")
+            if "weights" in c:
+                extra.append("weights " + ", ".join(f"{m} {w:.1f}" for m, w in c["weights"].items()))
             mark = "  <- champion" if name == model.champion else ""
             w(
                 f"  {name:<10} {c['cv_auc']:.4f} +- {c['cv_auc_std']:.4f}"
