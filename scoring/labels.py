@@ -31,8 +31,8 @@ from credit_platform.models import Organization
 from customers.models import Customer, ExternalSignal
 from receivables.models import Allocation, Invoice
 
-from .features import Scope, compute_features
-from .features.scope import days_between, fetch
+from .features import BATCH_TABLES, Scope, compute_features
+from .features.scope import days_between, ensure_statistics, fetch
 
 DPD_DEFAULT_DAYS = 90
 OUTCOME_DAYS = 365
@@ -41,6 +41,7 @@ TARGET = "default_12m"
 
 def default_dates(organization: Organization, as_of: dt.date, scope: Scope | None = None) -> pd.Series:
     """Default date of every customer of the scope with status in_default (index customer_id)."""
+    ensure_statistics(BATCH_TABLES)
     defaulted = dict(
         Customer.objects.for_organization(organization)
         .filter(status=Customer.Status.IN_DEFAULT, **(scope or Scope.all()).filter_kwargs("id"))

@@ -23,11 +23,15 @@ import pandas as pd
 
 from credit_platform.models import Organization
 from credit_platform.money import FxTable
+from customers.models import Customer, ExternalSignal, FinancialStatement
+from receivables.models import Allocation, Invoice, Order
 
 from . import external, orders, payments, statements
 from .catalog import BY_NAME, FEATURE_NAMES, FEATURES, MONOTONE
-from .scope import Scope
+from .scope import Scope, ensure_statistics
 
+# The tables the feature statements read (their statistics are checked before each computation).
+BATCH_TABLES = [m._meta.db_table for m in (Invoice, Allocation, Order, FinancialStatement, ExternalSignal, Customer)]
 STALE_STATEMENT_DAYS = 540  # 18 months after period end: the next annual statement is overdue
 THIN_FILE_INVOICES = 3
 
@@ -66,6 +70,7 @@ def _rates(organization: Organization, as_of: dt.date, currencies: set[str]) -> 
 def compute_features(organization: Organization, as_of: dt.date, scope: Scope | None = None) -> FeatureSet:
     scope = scope or Scope.all()
     org_id = organization.pk
+    ensure_statistics(BATCH_TABLES)
     customers = external.customer_rows(org_id, scope)
     pay_agg = payments.payment_aggregates(org_id, as_of, scope)
     unbilled = payments.open_orders(org_id, as_of, scope)
