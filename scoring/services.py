@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -159,7 +160,7 @@ def expert_scorecard_publish(*, organization: Organization, actor: Any, reason: 
     audit_append(organization=organization, actor=actor, action="scoring.model_registered", obj=model,
                  after={"version": model.version, "kind": model.kind, "config": config}, reason=reason)
     if make_champion:
-        model_promote(model=model, actor=actor, reason=reason or "expert scorecard republished")
+        model = model_promote(model=model, actor=actor, reason=reason or "expert scorecard republished")
     return model
 
 
@@ -358,11 +359,17 @@ def _chunks(organization: Organization, chunk_size: int) -> list[tuple[int, int]
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
+def chunk_size_setting() -> int:
+    """``SCORING_CHUNK_SIZE`` from settings (tests use small chunks to exercise the fan-out)."""
+    return int(getattr(settings, "SCORING_CHUNK_SIZE", CHUNK_SIZE))
+
+
 def scoring_run_start(*, organization: Organization, as_of: dt.date | None = None, trigger: str = Trigger.NIGHTLY,
-                      chunk_size: int = CHUNK_SIZE, enqueue: bool = True) -> ScoringRun:
+                      chunk_size: int | None = None, enqueue: bool = True) -> ScoringRun:
     """Create a run and its chunks, and (after commit) fan out one task per chunk. A nightly run exists
     once per organization and day: asking again returns it and re-queues its unfinished chunks."""
     as_of = as_of or organization_today(organization)
+    chunk_size = chunk_size or chunk_size_setting()
     with transaction.atomic():
         model = champion(organization)
         run = None
@@ -428,24 +435,23 @@ def scoring_run_chunk(chunk_id: int, *, monitor_inline: bool = False) -> str:
         ScoringRun.objects.filter(pk=run.pk).update(
             chunks_done=F("chunks_done") + 1, scored=F("scored") + written, grade_changes=F("grade_changes") + changes)
         last = not ScoringRunChunk.objects.filter(run_id=run.pk, done=False).exists()
-        if last and _finish(run):
-            if monitor_inline:
-                transaction.on_commit(lambda: monitoring_run(run.pk))
-            else:
-                from .tasks import monitor_run
+        if last and _finish(run) and not monitor_inline:
+            from .tasks import monitor_run
 
-                transaction.on_commit(lambda: monitor_run.delay(run.pk))
+            transaction.on_commit(lambda: monitor_run.delay(run.pk))
     return "done"
 
 
 def scoring_run_sync(*, organization: Organization, as_of: dt.date | None = None, trigger: str = Trigger.MANUAL,
-                     chunk_size: int = CHUNK_SIZE) -> ScoringRun:
+                     chunk_size: int | None = None) -> ScoringRun:
     """Run every chunk in this process (commands, the demo seed), then monitor."""
     run = scoring_run_start(organization=organization, as_of=as_of, trigger=trigger, chunk_size=chunk_size,
                             enqueue=False)
     for chunk_id in run.chunks.filter(done=False).order_by("index").values_list("id", flat=True):
         scoring_run_chunk(chunk_id, monitor_inline=True)
     run.refresh_from_db()
+    if run.status == ScoringRun.Status.FINISHED:
+        monitoring_run(run.pk)
     return run
 
 

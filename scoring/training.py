@@ -119,9 +119,13 @@ def train_on_history(organization: Organization, as_of: dt.date, scale: MasterSc
         later = table[~before]
         p = early.predict_proba(later)
         y = later[TARGET].to_numpy()
+        day = later["as_of"].dt.date.to_numpy()
         oot.update(champion=early.champion, features=early.features, metrics=json_safe(M.summary(y, p)),
                    grade_table=grade_rows(y, p, scale),
-                   dates=sorted({d.date().isoformat() for d in later["as_of"]}))
+                   dates=sorted({d.isoformat() for d in day}),
+                   # one row per customer within a date: the independent samples a binomial test needs
+                   grade_table_by_date={d.isoformat(): grade_rows(y[day == d], p[day == d], scale)
+                                        for d in sorted(set(day))})
 
     # monitoring reference: the final model's PDs and most informative features on its sample
     y_all = table[TARGET].to_numpy()

@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--organization", help="organization slug (default: every active organization)")
         parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
-        parser.add_argument("--chunk-size", type=int, default=services.CHUNK_SIZE)
+        parser.add_argument("--chunk-size", type=int, default=None, help="customers per chunk (default 5,000)")
 
     def handle(self, *args: Any, **o: Any) -> None:
         orgs = Organization.objects.filter(is_active=True)
