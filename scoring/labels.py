@@ -62,16 +62,13 @@ def default_dates(organization: Organization, as_of: dt.date, scope: Scope | Non
     inv_scope, params = scope.sql("i.customer_id")
     params.update(org=organization.pk, t=as_of)
     sql = f"""
-        WITH a AS (
-            SELECT al.invoice_id AS invoice_id, SUM(al.amount) AS paid, MAX(al.allocated_on) AS last_on
-            FROM {alloc} al JOIN {inv} i ON i.id = al.invoice_id
-            WHERE al.organization_id = %(org)s AND al.allocated_on <= %(t)s{inv_scope}
-            GROUP BY al.invoice_id
-        ), s AS (
+        WITH s AS (
             SELECT i.customer_id, i.due_date,
-                   CASE WHEN ROUND(i.amount - COALESCE(a.paid, 0), 2) > 0 THEN NULL ELSE a.last_on END AS settled_on
-            FROM {inv} i LEFT JOIN a ON a.invoice_id = i.id
+                   CASE WHEN ROUND(i.amount - COALESCE(SUM(al.amount), 0), 2) > 0 THEN NULL
+                        ELSE MAX(al.allocated_on) END AS settled_on
+            FROM {inv} i LEFT JOIN {alloc} al ON al.invoice_id = i.id AND al.allocated_on <= %(t)s
             WHERE i.organization_id = %(org)s AND i.issue_date <= %(t)s{inv_scope}
+            GROUP BY i.id, i.customer_id, i.due_date, i.amount
         )
         SELECT customer_id,
                MIN(CASE WHEN {days_between("COALESCE(settled_on, %(t)s)", "due_date")} >= {DPD_DEFAULT_DAYS}

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -376,20 +376,30 @@ def scoring_run_start(*, organization: Organization, as_of: dt.date | None = Non
         if trigger == Trigger.NIGHTLY:
             run = ScoringRun.objects.for_organization(organization).filter(as_of=as_of, trigger=trigger).first()
         if run is None:
-            bounds = _chunks(organization, chunk_size)
-            run = ScoringRun.objects.create(
-                organization=organization, as_of=as_of, trigger=trigger, model=model, chunk_size=chunk_size,
-                chunks_total=len(bounds), customers=Customer.objects.for_organization(organization).count(),
-            )
-            ScoringRunChunk.objects.bulk_create([
-                ScoringRunChunk(organization=organization, run=run, index=i, first_id=lo, last_id=hi)
-                for i, (lo, hi) in enumerate(bounds)
-            ])
-            if not bounds:
-                _finish(run)
+            try:
+                run = _create_run(organization, as_of, trigger, model, chunk_size)
+            except IntegrityError:  # the same night started concurrently (beat fired twice)
+                run = ScoringRun.objects.for_organization(organization).get(as_of=as_of, trigger=trigger)
         pending = list(run.chunks.filter(done=False).values_list("id", flat=True))
         if enqueue and pending:
             transaction.on_commit(lambda: _enqueue_chunks(pending))
+    return run
+
+
+@transaction.atomic
+def _create_run(organization: Organization, as_of: dt.date, trigger: str, model: ScoringModel,
+                chunk_size: int) -> ScoringRun:
+    bounds = _chunks(organization, chunk_size)
+    run = ScoringRun.objects.create(
+        organization=organization, as_of=as_of, trigger=trigger, model=model, chunk_size=chunk_size,
+        chunks_total=len(bounds), customers=Customer.objects.for_organization(organization).count(),
+    )
+    ScoringRunChunk.objects.bulk_create([
+        ScoringRunChunk(organization=organization, run=run, index=i, first_id=lo, last_id=hi)
+        for i, (lo, hi) in enumerate(bounds)
+    ])
+    if not bounds:
+        _finish(run)
     return run
 
 

@@ -45,13 +45,6 @@ def _window(lo: str, hi: str = "t") -> str:
 def payment_aggregates(organization_id: int, as_of: dt.date, scope: Scope) -> pd.DataFrame:
     inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
     inv_scope, params = scope.sql("i.customer_id")
-    if scope.is_all:
-        alloc_from = f"{alloc} al"
-        alloc_scope = ""
-    else:
-        # Only the chunk's invoices' allocations: constant work per chunk, whatever the book's size.
-        alloc_from = f"{alloc} al JOIN {inv} ia ON ia.id = al.invoice_id"
-        alloc_scope, _ = scope.sql("ia.customer_id")
     params.update(windows(as_of), org=organization_id)
     w3, w6, w12, prior = _window("d3m"), _window("d6m"), _window("d12m"), _window("d12m", "d3m")
     sums = []
@@ -60,17 +53,17 @@ def payment_aggregates(organization_id: int, as_of: dt.date, scope: Scope) -> pd
         sums.append(f"SUM(CASE WHEN {cond} THEN dbt ELSE 0 END) AS s_{tag}")
         sums.append(f"SUM(CASE WHEN {cond} THEN amount * dbt ELSE 0 END) AS wsum_{tag}")
         sums.append(f"SUM(CASE WHEN {cond} THEN amount ELSE 0 END) AS asum_{tag}")
+    # Invoices joined to their allocations and grouped per invoice: whatever join the planner picks
+    # (index nested loop for a chunk, hash join for a whole book), its cost stays linear. An
+    # aggregated subquery joined afterwards can land on the inner side of a nested loop when
+    # statistics mislead the planner, and is then re-aggregated once per invoice.
     sql = f"""
-        WITH a AS (
-            SELECT al.invoice_id AS invoice_id, SUM(al.amount) AS paid, MAX(al.allocated_on) AS last_on
-            FROM {alloc_from}
-            WHERE al.organization_id = %(org)s AND al.allocated_on <= %(t)s{alloc_scope}
-            GROUP BY al.invoice_id
-        ), inv AS (
+        WITH inv AS (
             SELECT i.customer_id, i.currency, i.amount, i.issue_date, i.due_date,
-                   ROUND(i.amount - COALESCE(a.paid, 0), 2) AS open_amt, a.last_on
-            FROM {inv} i LEFT JOIN a ON a.invoice_id = i.id
+                   ROUND(i.amount - COALESCE(SUM(al.amount), 0), 2) AS open_amt, MAX(al.allocated_on) AS last_on
+            FROM {inv} i LEFT JOIN {alloc} al ON al.invoice_id = i.id AND al.allocated_on <= %(t)s
             WHERE i.organization_id = %(org)s AND i.issue_date <= %(t)s{inv_scope}
+            GROUP BY i.id, i.customer_id, i.currency, i.amount, i.issue_date, i.due_date
         ), d AS (
             SELECT customer_id, currency, amount, issue_date, due_date, open_amt,
                    CASE WHEN due_date > %(t)s THEN NULL
@@ -114,19 +107,17 @@ def open_orders(organization_id: int, as_of: dt.date, scope: Scope) -> pd.DataFr
     without a linked invoice has an unknown invoicing date and is left out."""
     orders, inv = Order._meta.db_table, Invoice._meta.db_table
     o_scope, params = scope.sql("o.customer_id")
-    f_scope, _ = scope.sql("i.customer_id")
     params.update(org=organization_id, t=as_of)
     sql = f"""
-        WITH f AS (
-            SELECT i.order_id AS order_id, MIN(i.issue_date) AS invoiced_on FROM {inv} i
-            WHERE i.organization_id = %(org)s AND i.order_id IS NOT NULL{f_scope}
-            GROUP BY i.order_id
+        WITH o AS (
+            SELECT o.customer_id, o.currency, o.amount, o.status, MIN(i.issue_date) AS invoiced_on
+            FROM {orders} o LEFT JOIN {inv} i ON i.order_id = o.id
+            WHERE o.organization_id = %(org)s AND o.order_date <= %(t)s AND o.status <> 'cancelled'{o_scope}
+            GROUP BY o.id, o.customer_id, o.currency, o.amount, o.status
         )
-        SELECT o.customer_id, o.currency, SUM(o.amount) AS open_orders
-        FROM {orders} o LEFT JOIN f ON f.order_id = o.id
-        WHERE o.organization_id = %(org)s AND o.order_date <= %(t)s AND o.status <> 'cancelled'{o_scope}
-          AND (f.invoiced_on > %(t)s OR (f.invoiced_on IS NULL AND o.status = 'open'))
-        GROUP BY o.customer_id, o.currency
+        SELECT customer_id, currency, SUM(amount) AS open_orders FROM o
+        WHERE invoiced_on > %(t)s OR (invoiced_on IS NULL AND status = 'open')
+        GROUP BY customer_id, currency
     """  # noqa: S608
     columns, rows = fetch(sql, params)
     frame = pd.DataFrame(rows, columns=columns)
