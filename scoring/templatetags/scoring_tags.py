@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import get_language
 
 from scoring import selectors
 
@@ -15,8 +16,7 @@ register = template.Library()
 def customer_score_panel(context: dict[str, Any], customer: Any) -> dict[str, Any]:
     org = context.get("current_organization")
     card = selectors.customer_score_card(org, customer) if org is not None else {"current": None}
-    lang = str(context.get("LANGUAGE_CODE") or "en")
-    return {"card": card, "customer": customer, "zh_first": lang.startswith("zh")}
+    return {"card": card, "customer": customer, "zh_first": (get_language() or "en").startswith("zh")}
 
 
 @register.filter
