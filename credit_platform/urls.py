@@ -16,6 +16,7 @@ urlpatterns = [
     path("imports/", include("credit_platform.imports.urls")),
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
+    path("scoring/", include("scoring.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("credit_platform.api_urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from customers.models import Customer
 from receivables.selectors import customer_balances, open_orders_by_customer, portfolio_aging
+from scoring.selectors import grade_distribution
 
 from .models import ImportLog
 from .permissions import require_capability
@@ -48,6 +49,7 @@ def home(request: HttpRequest) -> HttpResponse:
             for c in top_ids if c in top
         ],
         "recent_imports": ImportLog.objects.for_organization(org)[:5],
+        "grades": grade_distribution(org, as_of, exposure=exposure),
     }
     return render(request, "platform/home.html", context)
 

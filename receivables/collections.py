@@ -45,10 +45,19 @@ def customer_risk_weights(
 ) -> dict[int, float]:
     """Risk weight per customer, the multiplier of the overdue amount in the worklist's priority.
 
-    A proxy until the scoring app lands: status (in default 3, blocked 2.5, on hold 2, else 1) times
-    ``1 + min(max days past due, 180) / 90`` (1 to 3). The scoring app replaces this one function with
-    weights from its probability of default; nothing else in collections reads risk.
+    Scored customers: ``1 + 9 x PD`` of their current score (1 for a customer certain to pay, 10 for one
+    certain to default), so priority = overdue x risk ranks a large, likely loss first. Customers the
+    scoring run has not reached yet (added since the last run) get a proxy on the same 1..9 range:
+    status (in default 3, blocked 2.5, on hold 2, else 1) times ``1 + min(max days past due, 180) / 90``.
+    Nothing else in collections reads risk.
     """
+    from scoring.models import CurrentScore
+
+    pds = dict(
+        CurrentScore.objects.for_organization(organization)
+        .filter(customer_id__in=customer_ids)
+        .values_list("customer_id", "pd")
+    )
     if balances is None:
         balances = customer_balances(organization, as_of or timezone.localdate(), customer_ids)
     statuses = dict(
@@ -58,6 +67,9 @@ def customer_risk_weights(
     )
     out = {}
     for cid in customer_ids:
+        if cid in pds:
+            out[cid] = 1.0 + 9.0 * float(pds[cid])
+            continue
         bal = balances.get(cid)
         dpd = bal.max_days_past_due(as_of or timezone.localdate()) if bal else 0
         out[cid] = STATUS_WEIGHT.get(statuses.get(cid, ""), 1.0) * (1 + min(dpd, 180) / 90)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from credit_platform.audit import audit_append
@@ -26,6 +27,11 @@ from credit_platform.models import ImportLog, Organization
 from .spec import Column, ErrorList, norm_header
 
 logger = logging.getLogger(__name__)
+
+# Sent inside a file import's transaction once its rows are written (never for dry runs), with
+# ``organization``, ``kind`` and ``customer_ids`` (the customers whose data changed). Receivers defer
+# their work with transaction.on_commit; scoring re-scores those customers.
+import_written = Signal()
 
 
 class Rejected(Exception):
@@ -240,6 +246,8 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
             if log.dry_run:
                 log.created, log.updated, log.unchanged = result.created, result.updated, result.unchanged
                 raise _DryRunRollback
+            ids = records["customer_id"].dropna().astype(int).unique().tolist() if "customer_id" in records else []
+            import_written.send(sender=cls, organization=log.organization, kind=log.kind, customer_ids=ids)
             audit_append(
                 organization=log.organization, actor=log.user, action="import.completed", obj=log,
                 after={"kind": log.kind, "file": log.file_name, "sha256": log.file_sha256, "rows": log.rows,

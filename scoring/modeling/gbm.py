@@ -55,6 +55,7 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
     Learned attributes: ``model_`` (the fitted HistGradientBoostingClassifier), ``kinds_``,
     ``categories_`` (feature -> list of kept categories), ``monotonic_cst_``, ``reference_``
     (per-feature reference value for ``contributions``: median or most frequent category),
+    ``all_missing_`` (features with no value in training, fed to the trees as a constant),
     ``classes_``, ``feature_names_in_``, ``n_features_in_``.
     """
 
@@ -97,7 +98,11 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
                 cols.append(
                     np.array([np.nan if v is None else codes.get(v, other) for v in vals], dtype=float)
                 )
-        return np.column_stack(cols) if cols else np.empty((len(frame), 0))
+        M = np.column_stack(cols) if cols else np.empty((len(frame), 0))
+        empty = getattr(self, "all_missing_", None)
+        if empty is not None and empty.any():
+            M[:, empty] = 0.0  # constant: never split on, contributes nothing
+        return M
 
     def fit(self, X: Any, y: Any) -> MonotoneGBM:
         frame = as_frame(X)
@@ -125,7 +130,12 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
             self.categories_[c] = kept_list
             self._codes_[c] = {k: float(i) for i, k in enumerate(kept_list)}
             self._has_other_[c] = len(kept_list) < len(counts)
+        self.all_missing_ = np.zeros(len(columns), dtype=bool)
         M = self._matrix(frame)
+        # scikit-learn's binning fails on a column with no value at all (a fold or an out-of-time
+        # subset can lack a feature entirely, e.g. statement changes before the second statement)
+        self.all_missing_ = np.isnan(M).all(axis=0) if len(M) else self.all_missing_
+        M[:, self.all_missing_] = 0.0
         self.monotonic_cst_ = np.array([directions.get(c, 0) for c in columns], dtype=int)
         categorical = np.array([self.kinds_[c] == CATEGORICAL for c in columns], dtype=bool)
         model = HistGradientBoostingClassifier(

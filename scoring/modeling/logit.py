@@ -111,6 +111,8 @@ class WideLogit(ClassifierMixin, BaseEstimator):
         blocks: list[np.ndarray] = []
         for c in self.feature_names_in_:
             if self.kinds_[c] == NUMERIC:
+                if c in self.all_missing_:
+                    continue  # no value in training: no column, contributes nothing
                 lo, hi = self._range_[c]
                 x = numeric_values(frame[c], c)
                 missing = np.isnan(x)
@@ -142,6 +144,9 @@ class WideLogit(ClassifierMixin, BaseEstimator):
         self._scale_: dict[str, float] = {}
         self._has_missing_: dict[str, bool] = {}
         self.categories_: dict[str, list[str]] = {}
+        # A feature can have no value at all in a training subset (a fold, the rows before an
+        # out-of-time cut): it gets no column, like a constant, instead of failing the fit.
+        self.all_missing_: list[str] = []
         columns: list[str] = []
         groups: list[str] = []
         for c in self.feature_names_in_:
@@ -149,7 +154,8 @@ class WideLogit(ClassifierMixin, BaseEstimator):
                 x = numeric_values(frame[c], c)
                 seen = x[~np.isnan(x)]
                 if not len(seen):
-                    raise DataError(f"column '{c}' has no values")
+                    self.all_missing_.append(c)
+                    continue
                 self._range_[c] = (float(seen.min()), float(seen.max()))
                 self._median_[c] = float(np.median(seen))
                 filled = np.where(np.isnan(x), self._median_[c], x)

@@ -17,6 +17,7 @@ from credit_platform.services import membership_grant, organization_create, user
 from customers.models import Customer
 from receivables.models import CollectionProfile
 from receivables.services import collection_assign
+from scoring.services import scoring_seed_history
 
 DEMO_PASSWORD = "demo-credit-2026"  # noqa: S105 - printed on purpose: demo logins on a local machine
 DEMO_USERS = [
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                                         time_zone="Europe/London")
             load_portfolio(other, generate(DemoConfig(customers=40, invoices=1500, seed=7, as_of=as_of,
                                                       base_currency="GBP", prefix="NW-")))
+        scoring_seed_history(organizations=[org, other], as_of=as_of)  # scores: last 5 quarter ends and as_of
         for username, role, approval in DEMO_USERS:
             user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
             if not user.memberships.filter(organization=org).exists():

@@ -1,0 +1,51 @@
+"""Celery tasks of the scoring app: thin wrappers that take ids and call a service.
+
+Chunk and refresh tasks are idempotent (scores are upserted by organization, customer and as-of date;
+a finished chunk is skipped), so they are acknowledged late and retried on transient database errors.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from credit_platform.models import Organization
+
+from . import services
+
+RETRY = {"acks_late": True, "autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 3}
+
+
+@shared_task(name="scoring.nightly", time_limit=10 * 60, soft_time_limit=9 * 60)
+def nightly() -> int:
+    """Beat entry: start tonight's run of every active organization (each fans out its chunks)."""
+    ids = list(Organization.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    for org_id in ids:
+        run_organization.delay(org_id)
+    return len(ids)
+
+
+@shared_task(name="scoring.run_organization", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
+def run_organization(organization_id: int, trigger: str = "nightly") -> int:
+    organization = Organization.objects.get(pk=organization_id)
+    return services.scoring_run_start(organization=organization, trigger=trigger).pk
+
+
+@shared_task(name="scoring.score_chunk", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
+def score_chunk(chunk_id: int) -> str:
+    return services.scoring_run_chunk(chunk_id)
+
+
+@shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
+def monitor_run(run_id: int) -> int:
+    return services.monitoring_run(run_id).pk
+
+
+@shared_task(name="scoring.refresh_customers", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
+def refresh_customers(organization_id: int, customer_ids: list[int]) -> int:
+    return services.score_refresh_customers(organization_id, customer_ids)
+
+
+@shared_task(name="scoring.refresh_customer", time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
+def refresh_customer(customer_id: int) -> int:
+    return services.score_refresh_customer(customer_id)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.ScoringHomeView.as_view(), name="scoring-home"),
+    path("models/<int:pk>/", views.ModelDetailView.as_view(), name="scoring-model"),
+    path("models/<int:pk>/promote/", views.promote, name="scoring-promote"),
+    path("expert/publish/", views.publish_expert, name="scoring-publish-expert"),
+    path("run/", views.run_now, name="scoring-run"),
+]
