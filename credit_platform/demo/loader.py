@@ -65,5 +65,5 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
     dunning_policy_ensure_default(organization)
     audit_append(organization=organization, actor=None, action="demo.seeded", obj=organization,
                  after={"seed": portfolio.config.seed, "as_of": portfolio.config.as_of, "counts": counts})
-    logger.info("demo portfolio loaded in %.1fs", time.perf_counter() - t0)
+    logger.debug("demo portfolio loaded in %.1fs", time.perf_counter() - t0)
     return counts
