@@ -40,10 +40,6 @@ class TenantAPIMixin:
         return context
 
 
-class TenantViewSet(TenantAPIMixin, viewsets.ModelViewSet):
-    pass
-
-
 class TenantReadOnlyViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
     pass
 

@@ -218,12 +218,3 @@ def advisory_lock(key: str) -> None:
     if is_postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
-def distinct_clause(table: str, columns: Sequence[str], other: str = "EXCLUDED") -> str:
-    """SQL true where any column of ``table`` differs from ``other`` (NULL-aware)."""
-    if is_postgres():
-        left = ", ".join(f"{qn(table)}.{qn(c)}" for c in columns)
-        right = ", ".join(f"{other}.{qn(c)}" for c in columns)
-        return f"ROW({left}) IS DISTINCT FROM ROW({right})"
-    return " OR ".join(f"{qn(table)}.{qn(c)} IS NOT {other}.{qn(c)}" for c in columns)

@@ -2,7 +2,7 @@
 
 Every tenant-owned model inherits ``TenantOwned`` and so has an ``organization`` foreign key and a
 manager whose ``for_organization(org)`` is the only scoping filter. Pages use
-``TenantViewMixin``, the admin ``TenantAdmin``, the API ``TenantViewSet``, selectors and tasks take
+``TenantViewMixin``, the admin ``TenantAdmin``, the API ``TenantAPIMixin``, selectors and tasks take
 an ``organization`` argument and call ``for_organization``: another tenant's object is simply not in
 the queryset, which answers 404.
 
