@@ -363,6 +363,32 @@ def _chunks(organization: Organization, chunk_size: int) -> list[tuple[int, int]
     return [(ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)]
 
 
+NIGHTLY_HOUR = 1  # local hour after which an organization's nightly re-score is due
+
+
+def nightly_hour_setting() -> int:
+    """``SCORING_NIGHTLY_HOUR`` from settings: the local hour (0-23) from which the night's run is due."""
+    hour = int(getattr(settings, "SCORING_NIGHTLY_HOUR", NIGHTLY_HOUR))
+    if not 0 <= hour <= 23:
+        raise ValueError(f"SCORING_NIGHTLY_HOUR must be an hour from 0 to 23, got {hour}")
+    return hour
+
+
+def due_nightly_organizations(now: dt.datetime) -> list[int]:
+    """Ids of the active organizations whose local time at ``now`` has passed the nightly hour and that
+    have no nightly run of that local date yet (one query for the runs, whatever the number of
+    organizations)."""
+    hour = nightly_hour_setting()
+    orgs = Organization.objects.filter(is_active=True).only("pk", "time_zone").order_by("pk")
+    local = {o.pk: now.astimezone(zoneinfo.ZoneInfo(o.time_zone)) for o in orgs}
+    ready = {pk: t.date() for pk, t in local.items() if t.hour >= hour}
+    started = set(
+        ScoringRun.objects.filter(organization_id__in=list(ready), trigger=Trigger.NIGHTLY,
+                                  as_of__in=set(ready.values())).values_list("organization_id", "as_of")
+    )
+    return [pk for pk, day in ready.items() if (pk, day) not in started]
+
+
 def chunk_size_setting() -> int:
     """``SCORING_CHUNK_SIZE`` from settings (tests use small chunks to exercise the fan-out)."""
     return int(getattr(settings, "SCORING_CHUNK_SIZE", CHUNK_SIZE))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from credit_platform.models import Organization
 
@@ -18,11 +19,12 @@ RETRY = {"acks_late": True, "autoretry_for": (OperationalError,), "retry_backoff
 
 @shared_task(name="scoring.nightly", time_limit=10 * 60, soft_time_limit=9 * 60)
 def nightly() -> int:
-    """Beat entry: start tonight's run of every active organization (each fans out its chunks)."""
-    ids = list(Organization.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
-    for org_id in ids:
+    """Beat entry (every 15 minutes): start the night's run of every organization whose local night
+    is due (``services.due_nightly_organizations``); each run fans out its chunks."""
+    due = services.due_nightly_organizations(timezone.now())
+    for org_id in due:
         run_organization.delay(org_id)
-    return len(ids)
+    return len(due)
 
 
 @shared_task(name="scoring.run_organization", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)

@@ -154,6 +154,8 @@ from receivables.schedule import BEAT as _RECEIVABLES_BEAT  # noqa: E402
 from scoring.schedule import BEAT as _SCORING_BEAT  # noqa: E402
 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {**_RECEIVABLES_BEAT, **_SCORING_BEAT, **_ALERTS_BEAT}
+# Local hour (0-23, each organization's time zone) from which its nightly re-score is due.
+SCORING_NIGHTLY_HOUR = env.int("SCORING_NIGHTLY_HOUR", default=1)
 
 LOGGING = {
     "version": 1,

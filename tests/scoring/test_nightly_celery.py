@@ -58,6 +58,7 @@ def received():
 
 def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
     settings.SCORING_CHUNK_SIZE = 25  # 60 + 30 customers -> 3 + 2 chunk tasks through Redis
+    settings.SCORING_NIGHTLY_HOUR = 0  # both organizations' nights are due whatever the time of the test
     first = OrganizationFactory(name="Night A", slug="night-a")
     second = OrganizationFactory(name="Night B", slug="night-b", time_zone="Asia/Shanghai")
     today = dt.date.today()

@@ -216,6 +216,7 @@ def test_expert_factor_edits_are_audited_and_published_as_a_new_champion_version
 def test_nightly_run_is_chunked_idempotent_and_monitored(org, other_org, book, settings,
                                                          django_capture_on_commit_callbacks):
     settings.SCORING_CHUNK_SIZE = 2
+    settings.SCORING_NIGHTLY_HOUR = 0  # due at any hour, whatever time the test runs
     from scoring import tasks
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -227,7 +228,8 @@ def test_nightly_run_is_chunked_idempotent_and_monitored(org, other_org, book, s
     report = MonitoringReport.objects.get(run=run)
     assert report.population == 4 and "pd" in report.psi
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.nightly()  # beat fires twice, or a message is redelivered
+        assert tasks.nightly() == 0  # the beat fires again the same night: nothing is due
+        tasks.run_organization(org.pk)  # or a message is redelivered
     assert ScoringRun.objects.filter(organization=org, trigger="nightly").count() == 1
     assert Score.objects.filter(organization=org).count() == 4
 
@@ -292,3 +294,30 @@ def test_customer_score_card_for_the_page(org, book):
 def test_settings_schedule_the_nightly_run():
     entry = settings.CELERY_BEAT_SCHEDULE["scoring-nightly"]
     assert entry["task"] == "scoring.nightly"
+    assert entry["schedule"] <= 15 * 60  # often enough to start every time zone's night on time
+
+
+def test_nightly_run_is_due_at_each_organizations_local_hour(org, other_org, settings):
+    """The night of a local date is due from 01:00 local until it has a run: 01:00 in Shanghai is
+    17:00 UTC the day before, in London (winter) 01:00 UTC. A started night is not due again."""
+    settings.SCORING_NIGHTLY_HOUR = 1
+    org.time_zone, other_org.time_zone = "Asia/Shanghai", "Europe/London"
+    org.save(update_fields=["time_zone"])
+    other_org.save(update_fields=["time_zone"])
+    utc = dt.timezone.utc
+
+    def due(day: int, hour: int, minute: int = 0) -> list[int]:
+        return services.due_nightly_organizations(dt.datetime(2026, 1, day, hour, minute, tzinfo=utc))
+
+    assert due(14, 0, 30) == [org.pk]  # 08:30 on the 14th in Shanghai, 00:30 in London
+    services.scoring_run_start(organization=org, as_of=dt.date(2026, 1, 14), enqueue=False)
+    assert due(14, 0, 59) == []
+    assert due(14, 1, 0) == [other_org.pk]
+    assert due(14, 16, 59) == [other_org.pk]  # 00:59 on the 15th in Shanghai: not yet
+    assert due(14, 17, 0) == [org.pk, other_org.pk]
+    org.is_active = False
+    org.save(update_fields=["is_active"])
+    assert due(14, 17, 0) == [other_org.pk]
+    settings.SCORING_NIGHTLY_HOUR = 24
+    with pytest.raises(ValueError, match="SCORING_NIGHTLY_HOUR"):
+        due(14, 17, 0)
