@@ -210,6 +210,14 @@ def main() -> int:
             f"ours: AUC >= best peer in {auc_wins}/{args.seeds} splits; "
             f"calibration error below every peer in {cal_wins}/{args.seeds} splits"
         )
+        # the headline rule applied to every method against the other three: how often a method
+        # is at least as good as the best other in AUC *and* below every other in calibration error
+        for method in METHODS:
+            others = [m for m in METHODS if m != method]
+            meets = (wide["auc"][method] >= wide["auc"][others].max(axis=1)) & (
+                wide["cal_error"][method] < wide["cal_error"][others].min(axis=1)
+            )
+            print(f"rule met by {method:<10} against the other three in {int(meets.sum())}/{args.seeds} splits")
         for peer in peers:
             a = int((wide["auc"]["ours"] >= wide["auc"][peer]).sum())
             c = int((wide["cal_error"]["ours"] < wide["cal_error"][peer]).sum())

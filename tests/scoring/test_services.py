@@ -304,7 +304,7 @@ def test_nightly_run_is_due_at_each_organizations_local_hour(org, other_org, set
     org.time_zone, other_org.time_zone = "Asia/Shanghai", "Europe/London"
     org.save(update_fields=["time_zone"])
     other_org.save(update_fields=["time_zone"])
-    utc = dt.timezone.utc
+    utc = dt.UTC
 
     def due(day: int, hour: int, minute: int = 0) -> list[int]:
         return services.due_nightly_organizations(dt.datetime(2026, 1, day, hour, minute, tzinfo=utc))
