@@ -14,6 +14,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from credit_platform.models import Organization
+from credit_platform.sql import days_between
 from customers.models import Customer
 
 from .models import (
@@ -321,12 +322,6 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
     return f
 
 
-def _days_sql(later: str, earlier: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-
 def payment_behaviour(
     organization: Organization, as_of: dt.date, customer_ids: list[int] | None = None, months: int = 12
 ) -> pd.DataFrame:
@@ -352,7 +347,7 @@ def payment_behaviour(
             ).set_index("customer_id")
         where_ids = f" AND i.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
         params += list(customer_ids)
-    dbt = _days_sql("s.settled_on", "i.due_date")
+    dbt = days_between("s.settled_on", "i.due_date")
     sql = f"""
         SELECT i.customer_id, count(*), sum(i.amount * {dbt}) * 1.0 / sum(i.amount),
                sum(CASE WHEN {dbt} > 0 THEN 1 ELSE 0 END), max({dbt})

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import connection
 
+from credit_platform.sql import days_between  # noqa: F401 - re-exported for the feature modules
+
 # Dates are compared as ISO text on SQLite and as dates on PostgreSQL; the as-of windows below are
 # computed in Python and passed as parameters, so the SQL is the same on both.
 WINDOW_DAYS = {"1m": 30, "3m": 91, "6m": 182, "12m": 365, "13m": 395}
@@ -61,13 +63,6 @@ class Scope:
         if self.first_id is not None:
             return {f"{field}__gte": self.first_id, f"{field}__lte": self.last_id}
         return {}
-
-
-def days_between(later: str, earlier: str) -> str:
-    """SQL for the whole days from ``earlier`` to ``later`` (two date expressions)."""
-    if connection.vendor == "postgresql":
-        return f"(CAST({later} AS date) - CAST({earlier} AS date))"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
 def windows(as_of: dt.date) -> dict[str, dt.date]:

@@ -15,8 +15,8 @@ from receivables.ecl import (
     ecl_snapshot_record,
     provision_matrix,
 )
-from receivables.models import EclSettings
-from tests.factories import CustomerFactory, FXRateFactory
+from receivables.models import Allocation, EclSettings
+from tests.factories import CustomerFactory, FXRateFactory, PaymentFactory
 
 from .conftest import D, invoice, pay
 
@@ -120,3 +120,40 @@ def test_segments_have_their_own_rates_and_fall_back_to_the_portfolio(org, histo
     assert m.roll_rates["G"][1] is None and m.used_rolls["G"][1] == m.roll_rates[""][1]
     r = ecl_reserve(org, AS_OF)
     assert next(row for row in r.rows if row.key == "d1_30").reserve == Decimal("135.00") + Decimal("54.00")
+
+
+def test_balances_at_many_dates_in_one_read_match_the_aging(org, history, django_assert_max_num_queries):
+    """The one-statement history agrees with the aging selector (a separate statement) at every date,
+    bucket by bucket in each currency, and the page's movement reads the book once, whatever the
+    number of look-back periods."""
+    from receivables.ecl import ECL_BUCKETS, history_dates, raw_balances
+    from receivables.selectors import open_items_grouped
+
+    # an invoice over-allocated by a manual correction (120 against 100): it counts 0, never -20
+    over = invoice(history, "100.00", D(2026, 5, 1), D(2026, 5, 31))
+    payment = PaymentFactory(customer=history, organization=org, amount=Decimal("120.00"), received_on=D(2026, 6, 2))
+    for amount, on in (("70.00", D(2026, 6, 1)), ("50.00", D(2026, 6, 3))):
+        Allocation.objects.create(organization=org, invoice=over, payment=payment, amount=amount, allocated_on=on)
+    report_of = {key: report for key, _label, _lo, _hi, report in ECL_BUCKETS}
+    dates = [*history_dates(AS_OF, 6), D(2025, 1, 1), D(2025, 11, 30), D(2025, 12, 1), D(2026, 6, 2), D(2026, 7, 31)]
+    raw = raw_balances(org, dates, "")
+    assert set(raw) == set(dates)
+    for day in dates:
+        ours: dict[tuple[str, str], Decimal] = {}
+        for (_seg, _dflt, currency), buckets in raw[day].items():
+            for key, amount in buckets.items():
+                k = (currency, report_of[key])
+                ours[k] = ours.get(k, Decimal(0)) + amount
+        aging = {(cur, bucket): Decimal(str(amount)) for cur, bucket, amount, *_ in open_items_grouped(
+            org, day, by_customer=False)}
+        assert ours == aging, day
+    assert raw[D(2025, 1, 1)] == {}  # before the first invoice
+    assert raw[D(2025, 12, 1)][("", True, "EUR")] == {"current": Decimal("1000.00")}  # due that day
+    assert raw[D(2026, 6, 2)][("", False, "EUR")]["d1_30"] == Decimal("2030.00")  # B 2,000 + 30 left on the 100
+    assert raw[AS_OF][("", False, "EUR")]["d1_30"] == Decimal("750.00")  # C; the over-allocated 100 counts 0
+    assert raw[D(2026, 7, 31)][("", False, "USD")] == {"d1_30": Decimal("1000.00")}
+
+    EclSettings.objects.filter(organization=org).update(lookback_periods=12)
+    with django_assert_max_num_queries(6):  # settings, FX rates (x2), the balances: not 26 aging reads
+        move = ecl_movement(org, AS_OF)
+    assert move.closing.total == ecl_reserve(org, AS_OF).total
