@@ -22,6 +22,11 @@ Exactly once, precisely:
   ``cursor``, the last customer id whose chunk committed; running it again recomputes what is due and
   carries on with the customers after the cursor. The chunk that failed rolled back whole, so it is
   redone whole: nothing is duplicated and nothing is missed.
+* Two runners of the same date at once (a redelivered task, a beat and "Run dunning now" on two
+  workers) share the one run row: each chunk is taken under the organization's advisory lock and
+  skipped when the cursor is already past it, and the first runner to finish records the completion
+  (ledger entry, outbox pass); the other returns the completed run. Tested on PostgreSQL with two
+  threads in ``tests/receivables/test_dunning_concurrency.py``.
 * Messages are sent after commit from the outbox (``receivables.dunning.outbox``); a message marked
   sent is never sent again, and one not yet sent (a crash between commit and send) is sent by the next
   run or outbox pass.
@@ -495,6 +500,8 @@ def dunning_run(
             _process_chunk(organization, run.pk, lo, hi)
         with transaction.atomic():
             run = DunningRun.objects.select_for_update().get(pk=run.pk)
+            if run.status == DunningRun.Status.COMPLETED:
+                return run  # a concurrent runner of the same date finished it (and recorded it) first
             run.status = DunningRun.Status.COMPLETED
             run.finished_at = timezone.now()
             run.skipped = skipped
@@ -527,7 +534,9 @@ def dunning_run(
         return run
     except Exception as exc:
         logger.exception("dunning run %s of organization %s failed", run_date, organization.pk)
-        DunningRun.objects.filter(pk=run.pk).update(status=DunningRun.Status.FAILED, error=repr(exc)[:2000])
+        DunningRun.objects.filter(pk=run.pk).exclude(status=DunningRun.Status.COMPLETED).update(
+            status=DunningRun.Status.FAILED, error=repr(exc)[:2000]
+        )
         raise
     finally:
         drop_stages()
