@@ -104,6 +104,12 @@ def test_two_concurrent_runs_act_once_per_invoice_and_level_and_message_each_cus
     assert (run_row.status, run_row.actions, run_row.messages) == ("completed", len(expected), 40)
     assert run_row.tasks == sum(tasks.values())
     assert AuditEntry.objects.for_organization(org).filter(action="dunning.run_completed").count() == 1
+    holds = Counter(
+        AuditEntry.objects.for_organization(org).filter(action="customer.status_changed").values_list(
+            "object_id", flat=True
+        )
+    )
+    assert run_row.holds == len(holds) > 0 and set(holds.values()) == {1}
     assert audit_verify(org)[1] is None
     # the other tenant was not touched
     assert not DunningAction.objects.filter(invoice=theirs).exists()
