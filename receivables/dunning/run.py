@@ -46,14 +46,16 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from credit_platform.audit import AuditEvent, audit_append_many
+from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock, insert_frame, is_postgres, qn
+from credit_platform.errors import AppError, ErrorCode
 from credit_platform.models import FXRate, Organization
 from customers.models import Customer
 
@@ -509,9 +511,13 @@ def dunning_run(
     run_date: dt.date,
     chunk_customers: int = CHUNK_CUSTOMERS,
     policy: DunningPolicy | None = None,
+    send_outbox: bool = True,
 ) -> DunningRun | None:
     """Run (or resume) the organization's dunning for ``run_date``; see the module docstring for the
-    guarantees. Returns the run, or None when the organization has no default policy."""
+    guarantees. Returns the run, or None when the organization has no default policy.
+
+    ``send_outbox=False`` leaves the run's messages pending in the outbox (the next run's outbox pass
+    sends them): the demo seed uses it so as not to print hundreds of e-mails while loading."""
     policy = policy or DunningPolicy.objects.for_organization(organization).filter(is_default=True).first()
     if policy is None:
         return None
@@ -559,10 +565,11 @@ def dunning_run(
                     )
                 ],
             )
-            from ..tasks import dunning_send_outbox
+            if send_outbox:
+                from ..tasks import dunning_send_outbox
 
-            org_id = organization.pk
-            transaction.on_commit(lambda: dunning_send_outbox.delay(org_id))
+                org_id = organization.pk
+                transaction.on_commit(lambda: dunning_send_outbox.delay(org_id))
         return run
     except Exception as exc:
         logger.exception("dunning run %s of organization %s failed", run_date, organization.pk)
@@ -573,3 +580,68 @@ def dunning_run(
     finally:
         drop_stages()
 
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a request to run today's dunning did, read back from the run row once the request committed:
+    in embedded mode (eager Celery) the run has finished by then; with workers it is usually queued."""
+
+    class State:
+        ALREADY_COMPLETED = "already_completed"  # today's run had completed before: nothing was queued
+        COMPLETED = "completed"  # the run finished in this request (eager) or already on a worker
+        FAILED = "failed"  # the run failed in this request; it is resumable, the error is on the run
+        QUEUED = "queued"  # not finished yet: queued for a worker, or running there
+
+    state: str
+    run_date: dt.date
+    run: DunningRun | None  # the run as it stands after the request (None: not started yet)
+    actions: int = 0  # what this request created (0 unless it completed)
+    messages: int = 0
+    holds: int = 0
+
+
+def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datetime | None = None) -> RunRequest:
+    """Run the organization's dunning for its local date now, ahead of the beat: the same Celery task
+    (``receivables.dunning_run``) the beat queues, queued once the request's ledger entry has committed,
+    so it runs in-process when Celery is eager (the embedded demo, which has no beat) and on a worker
+    otherwise.
+
+    Idempotent: a completed run is final (one run per organization and date), so once today's run has
+    completed a request queues nothing and records nothing; and each level fires once per invoice
+    whatever the number of requests and runs (the unique (organization, invoice, level) key)."""
+    from ..tasks import dunning_run_org
+
+    state = RunRequest.State
+    run_date = organization.local_date(now)
+    runs = DunningRun.objects.for_organization(organization).filter(run_date=run_date)
+    before = runs.first()
+    if before is not None and before.status == DunningRun.Status.COMPLETED:
+        return RunRequest(state.ALREADY_COMPLETED, run_date, before)
+    if not DunningPolicy.objects.for_organization(organization).filter(is_default=True).exists():
+        raise AppError(ErrorCode.CONFLICT, "The organization has no default dunning policy to run.")
+    org_id = organization.pk
+    with transaction.atomic():
+        audit_append(
+            organization=organization,
+            actor=actor,
+            action="dunning.run_requested",
+            obj=organization,
+            after={"run_date": run_date, "run_status": before.status if before else None},
+        )
+        # robust: a run that fails in-process (eager) is recorded on its row (failed, with the error,
+        # resumable) and reported from there, instead of failing the request whose entry has committed.
+        transaction.on_commit(lambda: dunning_run_org.delay(org_id, run_date.isoformat()), robust=True)
+    after = runs.first()
+    attempted = after is not None and (before is None or after.attempts > before.attempts)
+    if after is None or not attempted or after.status == DunningRun.Status.RUNNING:
+        return RunRequest(state.QUEUED, run_date, after)
+    if after.status == DunningRun.Status.FAILED:
+        return RunRequest(state.FAILED, run_date, after)
+    return RunRequest(
+        state.COMPLETED,
+        run_date,
+        after,
+        actions=after.actions - (before.actions if before else 0),
+        messages=after.messages - (before.messages if before else 0),
+        holds=after.holds - (before.holds if before else 0),
+    )
