@@ -30,9 +30,10 @@ from .models import AuditEntry, AuditHead, Organization
 GENESIS = "0" * 64
 SYSTEM_ACTOR = "system"
 _VERIFY_CHUNK = 5000  # ~5,000 entries x ~1 KB: a few MB per fetch
-# Batches from this size are written by COPY on PostgreSQL: 4,000 entries (a dunning chunk's credit holds)
-# took ~0.8 s through bulk_create's INSERT statements against ~0.1 s by COPY. Below it one INSERT is as
-# quick and returns the ids directly.
+# Batches from this size are written by COPY on PostgreSQL: writing 4,000 entries (a dunning chunk's credit
+# holds) took 0.81 s through bulk_create's INSERT and 0.16 s by COPY plus the id read-back (profiled); 80,200
+# entries in 20 batches, hashing included, 11.2-11.5 s against 15.3-18.1 s (docs/benchmarks.md, busy
+# machine). Below the threshold one INSERT is as quick and returns the ids directly.
 COPY_MIN_ENTRIES = 500
 
 
