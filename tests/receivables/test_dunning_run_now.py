@@ -1,4 +1,4 @@
-""""Run dunning now" on the dunning page: the daily run for the organization's local date, queued as the
+"""The dunning page's "Run dunning now": the daily run for the organization's local date, queued as the
 beat's Celery task (eager here, as in the embedded demo), once per day, audited, reported, and only for the
 user's own organization.
 
