@@ -15,7 +15,8 @@ Measured, in this order:
   SELECT whose rows are fetched by the client: what "select the due invoices" costs the database.
 * ``first run``: ``dunning_run`` for a book that was never dunned: every open invoice that reached a
   level gets its highest level (the catch-up rule), ~850,000 actions, one outbox message per customer,
-  tasks, credit holds, the audit entries, in chunks of 5,000 customers, through commit.
+  tasks, credit holds, the audit entries (one per chunk, one per customer put on hold), in chunks of
+  5,000 customers, through commit.
 * ``next day``: the run of the following day, when only the invoices crossing a level that day fire.
 * ``outbox``: rendering and sending 5,000 of the messages through Django's locmem e-mail backend
   (sending is after commit, outside the run).
@@ -244,7 +245,9 @@ def main() -> None:
             f"first run: {first:.2f}s: {run.actions:,} actions, {run.messages:,} messages, "
             f"{run.tasks:,} tasks, "
             f"{run.holds:,} credit holds, skipped {run.skipped}, "
-            f"{AuditEntry.objects.filter(organization=org, action='dunning.actions').count()} audit entries"
+            f"{AuditEntry.objects.filter(organization=org, action='dunning.actions').count()} chunk audit entries, "
+            f"{AuditEntry.objects.filter(organization=org, action='customer.status_changed').count():,} "
+            "credit-hold audit entries"
         )
 
         t = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .errors import AppError, ErrorCode
@@ -41,6 +43,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def local_date(self, now: dt.datetime | None = None) -> dt.date:
+        """The organization's calendar date at ``now`` in its own time zone: the date its daily runs
+        (dunning, statements) are keyed by, which differs from the server's (UTC) date near midnight."""
+        return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(self.time_zone)).date()
 
 
 class Membership(models.Model):

@@ -32,13 +32,17 @@ class Cap:
     POLICY_EDIT = "policy.edit"  # credit policy, rating scale, dunning policy, alert rules
     MODELS_PROMOTE = "models.promote"
     COLLECTIONS = "collections.work"  # worklists, promises to pay, disputes, call notes
+    # Start today's dunning run ahead of the schedule: it e-mails every customer due a reminder and may put
+    # customers on credit hold, so it belongs to the people who run collections (managers, collectors),
+    # not to every role that works a worklist.
+    DUNNING_RUN = "dunning.run"
     AUDIT_VIEW = "audit.view"
     ORG_ADMIN = "org.admin"  # memberships, organization settings, FX rates
 
 
 _ALL = {
     Cap.VIEW, Cap.CUSTOMERS_EDIT, Cap.RECEIVABLES_EDIT, Cap.IMPORT, Cap.LIMITS_REQUEST, Cap.LIMITS_APPROVE,
-    Cap.POLICY_EDIT, Cap.MODELS_PROMOTE, Cap.COLLECTIONS, Cap.AUDIT_VIEW, Cap.ORG_ADMIN,
+    Cap.POLICY_EDIT, Cap.MODELS_PROMOTE, Cap.COLLECTIONS, Cap.DUNNING_RUN, Cap.AUDIT_VIEW, Cap.ORG_ADMIN,
 }
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -48,7 +52,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {Cap.VIEW, Cap.CUSTOMERS_EDIT, Cap.IMPORT, Cap.LIMITS_REQUEST, Cap.COLLECTIONS}
     ),
     Role.FINANCE_APPROVER: frozenset({Cap.VIEW, Cap.LIMITS_APPROVE, Cap.RECEIVABLES_EDIT, Cap.AUDIT_VIEW}),
-    Role.COLLECTOR: frozenset({Cap.VIEW, Cap.COLLECTIONS, Cap.RECEIVABLES_EDIT}),
+    Role.COLLECTOR: frozenset({Cap.VIEW, Cap.COLLECTIONS, Cap.DUNNING_RUN, Cap.RECEIVABLES_EDIT}),
     Role.AUDITOR: frozenset({Cap.VIEW, Cap.AUDIT_VIEW}),
     Role.INTEGRATOR: frozenset({Cap.VIEW, Cap.CUSTOMERS_EDIT, Cap.RECEIVABLES_EDIT, Cap.IMPORT}),
 }

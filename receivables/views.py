@@ -25,7 +25,7 @@ from customers.models import Customer
 from . import ecl, services
 from .collections import collections_file, worklist, worklist_page
 from .dunning.policy import dunning_level_save, dunning_policy_ensure_default, dunning_policy_update
-from .dunning.run import dunning_run
+from .dunning.run import RunRequest, dunning_run_request
 from .forms import (
     AssignForm,
     CallNoteForm,
@@ -280,6 +280,9 @@ class DunningView(TenantViewMixin, TemplateView):
         levels = list(policy.levels.order_by("days"))
         edit = self.request.GET.get("level")
         edit_level = next((lv for lv in levels if str(lv.pk) == edit), None)
+        org = self.request.organization
+        runs = list(DunningRun.objects.for_organization(org).order_by("-run_date")[:15])
+        today = org.local_date()
         context = {
             "policy": policy,
             "levels": levels,
@@ -289,16 +292,24 @@ class DunningView(TenantViewMixin, TemplateView):
             else (LevelForm() if edit == "new" else None),
             "edit_level": edit_level,
             "editing": edit,
-            "runs": DunningRun.objects.for_organization(self.request.organization).order_by("-run_date")[:15],
+            "runs": runs,
+            "today": today,
+            "today_done": any(r.run_date == today and r.status == DunningRun.Status.COMPLETED for r in runs),
             "can_edit": has_capability(self.request, Cap.POLICY_EDIT),
+            "can_run": has_capability(self.request, Cap.DUNNING_RUN),
         }
         context.update(kwargs.pop("forms", {}))
         return {**super().get_context_data(**kwargs), **context}
 
     def post(self, request: Any) -> HttpResponse:
+        action = request.POST.get("action")
+        if action == "run":
+            require_capability(request, Cap.DUNNING_RUN)
+            self.policy()  # the page shows (and so creates) the default policy; a first POST gets it too
+            self._report(request, dunning_run_request(organization=request.organization, actor=request.user))
+            return redirect("collections-dunning")
         require_capability(request, Cap.POLICY_EDIT)
         policy = self.policy()
-        action = request.POST.get("action")
         if action == "policy":
             form = PolicyForm(request.POST, instance=DunningPolicy.objects.get(pk=policy.pk))
             if form.is_valid():
@@ -328,17 +339,27 @@ class DunningView(TenantViewMixin, TemplateView):
             return self.render_to_response(
                 self.get_context_data(forms={"level_form": level_form, "editing": pk or "new"})
             )
-        if action == "run":
-            run = dunning_run(organization=request.organization, run_date=timezone.localdate())
-            if run is not None:
-                messages.success(
-                    request,
-                    f"Run of {run.run_date}: {run.status}, {run.actions} action(s), "
-                    f"{run.messages} message(s).",
-                )
-            return redirect("collections-dunning")
         messages.error(request, "Unknown action.")
         return redirect("collections-dunning")
+
+    @staticmethod
+    def _report(request: Any, result: RunRequest) -> None:
+        day, state = result.run_date.isoformat(), RunRequest.State
+        if result.state == state.ALREADY_COMPLETED:
+            messages.info(request, f"Today's dunning run ({day}) has already completed; running it again adds nothing.")
+        elif result.state == state.COMPLETED:
+            messages.success(
+                request,
+                f"Dunning run of {day} completed: {result.actions} action(s) created, "
+                f"{result.messages} customer message(s), {result.holds} customer(s) put on credit hold.",
+            )
+        elif result.state == state.FAILED and result.run is not None:
+            messages.error(
+                request,
+                f"Dunning run of {day} failed ({result.run.error}); the next run resumes where it stopped.",
+            )
+        else:
+            messages.info(request, f"Dunning run of {day} queued; its result appears under Recent runs.")
 
 
 class EclView(TenantViewMixin, TemplateView):

@@ -7,8 +7,8 @@ that it has reached (due date + level days <= run date) and that has not yet fir
 an exception holds it back (customer on the do-not-dun list, open dispute on the invoice, open promise to
 pay on the invoice or the whole account, open amount in base currency under the policy's threshold).
 That statement fills a temporary table; customers are then processed in chunks, each chunk one
-transaction that inserts the actions, the customer's message (outbox), tasks, credit holds and one
-audit-ledger entry, and advances the run's cursor.
+transaction that inserts the actions, the customer's message (outbox), tasks, credit holds, the chunk's
+audit-ledger entry and one entry per customer put on credit hold, and advances the run's cursor.
 
 Exactly once, precisely:
 
@@ -22,6 +22,11 @@ Exactly once, precisely:
   ``cursor``, the last customer id whose chunk committed; running it again recomputes what is due and
   carries on with the customers after the cursor. The chunk that failed rolled back whole, so it is
   redone whole: nothing is duplicated and nothing is missed.
+* Two runners of the same date at once (a redelivered task, a beat and "Run dunning now" on two
+  workers) share the one run row: each chunk is taken under the organization's advisory lock and
+  skipped when the cursor is already past it, and the first runner to finish records the completion
+  (ledger entry, outbox pass); the other returns the completed run. Tested on PostgreSQL with two
+  threads in ``tests/receivables/test_dunning_concurrency.py``.
 * Messages are sent after commit from the outbox (``receivables.dunning.outbox``); a message marked
   sent is never sent again, and one not yet sent (a crash between commit and send) is sent by the next
   run or outbox pass.
@@ -41,14 +46,16 @@ import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from credit_platform.audit import AuditEvent, audit_append_many
+from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock, insert_frame, is_postgres, qn
+from credit_platform.errors import AppError, ErrorCode
 from credit_platform.models import FXRate, Organization
 from customers.models import Customer
 
@@ -392,16 +399,46 @@ def _insert_tasks(org_id: int, run: DunningRun, lo: int, hi: int) -> int:
     )
 
 
-def _apply_holds(org_id: int, run: DunningRun, lo: int, hi: int) -> list[int]:
-    rows = _fetch(
+def _apply_holds(org_id: int, run: DunningRun, lo: int, hi: int) -> list[AuditEvent]:
+    """Put on credit hold the active customers of the chunk that reached a credit-hold level in this run.
+    Returns one ledger event per customer whose status changed (active -> on_hold), naming the level
+    that put it on hold (the highest hold level it reached), in customer order."""
+    held = _fetch(
         f"""UPDATE {_t(Customer)} SET status = %s, updated_at = %s
             WHERE organization_id = %s AND status = %s AND id IN (
               SELECT d.customer_id FROM {_t(DunningAction)} d JOIN {LEVELS} l ON l.level_id = d.level_id
               WHERE d.run_id = %s AND d.customer_id > %s AND d.customer_id <= %s AND l.hold = 1)
-            RETURNING id""",  # noqa: S608
+            RETURNING id, legal_name, external_id""",  # noqa: S608
         [Customer.Status.ON_HOLD, timezone.now(), org_id, Customer.Status.ACTIVE, run.pk, lo, hi],
     )
-    return sorted(r[0] for r in rows)
+    if not held:
+        return []
+    # Most chunks hold nobody; only when some were held, which level did it (same shape as the messages').
+    level_of = {
+        customer_id: (level_id, name, days)
+        for customer_id, level_id, name, days in _fetch(
+            f"""SELECT h.customer_id, lt.level_id, lt.name, lt.days
+                FROM (SELECT d.customer_id, max(l.days) AS days, max(l.policy_id) AS policy_id
+                      FROM {_t(DunningAction)} d JOIN {LEVELS} l ON l.level_id = d.level_id
+                      WHERE d.run_id = %s AND d.customer_id > %s AND d.customer_id <= %s AND l.hold = 1
+                      GROUP BY d.customer_id) h
+                JOIN {LEVELS} lt ON lt.policy_id = h.policy_id AND lt.days = h.days""",  # noqa: S608
+            [run.pk, lo, hi],
+        )
+    }
+    events = []
+    for customer_id, legal_name, external_id in sorted(held):
+        level_id, name, days = level_of[customer_id]
+        events.append(
+            AuditEvent(
+                "customer.status_changed",
+                (Customer._meta.label_lower, customer_id, f"{legal_name} ({external_id})"),
+                {"status": Customer.Status.ACTIVE},
+                {"status": Customer.Status.ON_HOLD, "dunning_level": level_id, "dunning_run": run.pk},
+                f"dunning level {name} ({days:+d} days), run of {run.run_date.isoformat()}",
+            )
+        )
+    return events
 
 
 def _process_chunk(organization: Organization, run_id: int, lo: int, hi: int) -> None:
@@ -419,10 +456,11 @@ def _process_chunk(organization: Organization, run_id: int, lo: int, hi: int) ->
         held = _apply_holds(org_id, run, lo, hi)
         by_level = Counter(level for _inv, level in fired)
         digest = hashlib.sha256(",".join(f"{i}:{lv}" for i, lv in sorted(fired)).encode()).hexdigest()
-        # One ledger entry per chunk: the counts, every customer put on credit hold (active -> on_hold)
-        # and a SHA-256 over the sorted (invoice, level) pairs fired, which makes the action rows
-        # tamper-evident. One entry per action or per held customer would cost a hashed ledger row each
-        # (~0.3 ms): minutes on a first run over a large book.
+        # Ledger, in one chained bulk append: one entry per chunk with the counts and a SHA-256 over the
+        # sorted (invoice, level) pairs fired, which makes the action rows tamper-evident (one entry per
+        # action would be ~860,000 hashed rows on a first run over a large book), then one entry per
+        # customer put on credit hold: a change of a customer's credit status is a credit decision, found
+        # in that customer's own history (DESIGN.md, audit ledger).
         audit_append_many(
             organization=organization,
             actor=None,
@@ -438,10 +476,11 @@ def _process_chunk(organization: Organization, run_id: int, lo: int, hi: int) ->
                         "by_level": {str(k): v for k, v in sorted(by_level.items())},
                         "messages": messages,
                         "tasks": tasks,
-                        "credit_holds": held,
+                        "credit_holds": len(held),
                         "actions_sha256": digest,
                     },
-                )
+                ),
+                *held,
             ],
         )
         DunningRun.objects.filter(pk=run.pk).update(
@@ -472,9 +511,13 @@ def dunning_run(
     run_date: dt.date,
     chunk_customers: int = CHUNK_CUSTOMERS,
     policy: DunningPolicy | None = None,
+    send_outbox: bool = True,
 ) -> DunningRun | None:
     """Run (or resume) the organization's dunning for ``run_date``; see the module docstring for the
-    guarantees. Returns the run, or None when the organization has no default policy."""
+    guarantees. Returns the run, or None when the organization has no default policy.
+
+    ``send_outbox=False`` leaves the run's messages pending in the outbox (the next run's outbox pass
+    sends them): the demo seed uses it so as not to print hundreds of e-mails while loading."""
     policy = policy or DunningPolicy.objects.for_organization(organization).filter(is_default=True).first()
     if policy is None:
         return None
@@ -495,6 +538,8 @@ def dunning_run(
             _process_chunk(organization, run.pk, lo, hi)
         with transaction.atomic():
             run = DunningRun.objects.select_for_update().get(pk=run.pk)
+            if run.status == DunningRun.Status.COMPLETED:
+                return run  # a concurrent runner of the same date finished it (and recorded it) first
             run.status = DunningRun.Status.COMPLETED
             run.finished_at = timezone.now()
             run.skipped = skipped
@@ -520,14 +565,83 @@ def dunning_run(
                     )
                 ],
             )
-            from ..tasks import dunning_send_outbox
+            if send_outbox:
+                from ..tasks import dunning_send_outbox
 
-            org_id = organization.pk
-            transaction.on_commit(lambda: dunning_send_outbox.delay(org_id))
+                org_id = organization.pk
+                transaction.on_commit(lambda: dunning_send_outbox.delay(org_id))
         return run
     except Exception as exc:
         logger.exception("dunning run %s of organization %s failed", run_date, organization.pk)
-        DunningRun.objects.filter(pk=run.pk).update(status=DunningRun.Status.FAILED, error=repr(exc)[:2000])
+        DunningRun.objects.filter(pk=run.pk).exclude(status=DunningRun.Status.COMPLETED).update(
+            status=DunningRun.Status.FAILED, error=repr(exc)[:2000]
+        )
         raise
     finally:
         drop_stages()
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a request to run today's dunning did, read back from the run row once the request committed:
+    in embedded mode (eager Celery) the run has finished by then; with workers it is usually queued."""
+
+    class State:
+        ALREADY_COMPLETED = "already_completed"  # today's run had completed before: nothing was queued
+        COMPLETED = "completed"  # the run finished in this request (eager) or already on a worker
+        FAILED = "failed"  # the run failed in this request; it is resumable, the error is on the run
+        QUEUED = "queued"  # not finished yet: queued for a worker, or running there
+
+    state: str
+    run_date: dt.date
+    run: DunningRun | None  # the run as it stands after the request (None: not started yet)
+    actions: int = 0  # what this request created (0 unless it completed)
+    messages: int = 0
+    holds: int = 0
+
+
+def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datetime | None = None) -> RunRequest:
+    """Run the organization's dunning for its local date now, ahead of the beat: the same Celery task
+    (``receivables.dunning_run``) the beat queues, queued once the request's ledger entry has committed,
+    so it runs in-process when Celery is eager (the embedded demo, which has no beat) and on a worker
+    otherwise.
+
+    Idempotent: a completed run is final (one run per organization and date), so once today's run has
+    completed a request queues nothing and records nothing; and each level fires once per invoice
+    whatever the number of requests and runs (the unique (organization, invoice, level) key)."""
+    from ..tasks import dunning_run_org
+
+    state = RunRequest.State
+    run_date = organization.local_date(now)
+    runs = DunningRun.objects.for_organization(organization).filter(run_date=run_date)
+    before = runs.first()
+    if before is not None and before.status == DunningRun.Status.COMPLETED:
+        return RunRequest(state.ALREADY_COMPLETED, run_date, before)
+    if not DunningPolicy.objects.for_organization(organization).filter(is_default=True).exists():
+        raise AppError(ErrorCode.CONFLICT, "The organization has no default dunning policy to run.")
+    org_id = organization.pk
+    with transaction.atomic():
+        audit_append(
+            organization=organization,
+            actor=actor,
+            action="dunning.run_requested",
+            obj=organization,
+            after={"run_date": run_date, "run_status": before.status if before else None},
+        )
+        # robust: a run that fails in-process (eager) is recorded on its row (failed, with the error,
+        # resumable) and reported from there, instead of failing the request whose entry has committed.
+        transaction.on_commit(lambda: dunning_run_org.delay(org_id, run_date.isoformat()), robust=True)
+    after = runs.first()
+    attempted = after is not None and (before is None or after.attempts > before.attempts)
+    if after is None or not attempted or after.status == DunningRun.Status.RUNNING:
+        return RunRequest(state.QUEUED, run_date, after)
+    if after.status == DunningRun.Status.FAILED:
+        return RunRequest(state.FAILED, run_date, after)
+    return RunRequest(
+        state.COMPLETED,
+        run_date,
+        after,
+        actions=after.actions - (before.actions if before else 0),
+        messages=after.messages - (before.messages if before else 0),
+        holds=after.holds - (before.holds if before else 0),
+    )

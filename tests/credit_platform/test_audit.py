@@ -1,12 +1,16 @@
 """The audit ledger: chained, append-only, and verify_audit names the first broken link."""
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from credit_platform.audit import AuditEvent, audit_append, audit_append_many, audit_verify
+from credit_platform.audit import COPY_MIN_ENTRIES, AuditEvent, audit_append, audit_append_many, audit_verify
 from credit_platform.errors import AppError
 from credit_platform.models import AuditEntry
+from credit_platform.roles import Role
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +53,33 @@ def test_batch_append_continues_the_chain(org):
     assert batch[0].prev_hash == entries[-1].hash and batch[-1].seq == 12
     assert batch[0].actor_label == "nightly"
     assert audit_verify(org) == (12, None)
+
+
+def test_a_large_batch_reads_back_as_it_was_hashed_and_verifies(org, member):
+    """A batch of COPY_MIN_ENTRIES or more takes the COPY path on PostgreSQL (INSERT on SQLite): the
+    stored entries, JSON, NULLs, non-ASCII text, time and actor included, hash exactly as written."""
+    user = member(org, Role.CREDIT_MANAGER)
+    _write(org, 1)
+    n = COPY_MIN_ENTRIES + 3
+    events = [
+        AuditEvent(
+            "customer.status_changed",
+            ("customers.customer", i, f"上海华信 {i} \"GmbH\", ok"),
+            {"status": "active"} if i % 2 else None,
+            {"status": "on_hold", "amount": Decimal("12.50"), "day": dt.date(2026, 3, 5), "ids": [i, None]},
+            "dunning level Final notice (+30 days)" if i % 3 else "",
+        )
+        for i in range(n)
+    ]
+    batch = audit_append_many(organization=org, actor=user, events=events)
+    stored = list(AuditEntry.objects.for_organization(org).filter(seq__gte=batch[0].seq).order_by("seq"))
+    assert [e.pk for e in batch] == [e.pk for e in stored] and all(e.pk for e in batch)
+    fields = ["seq", "created_at", "actor_id", "actor_label", "object_repr", "before", "after", "reason", "hash"]
+    assert [[getattr(e, f) for f in fields] for e in stored] == [[getattr(e, f) for f in fields] for e in batch]
+    assert stored[0].before is None and stored[1].after["amount"] == "12.50" and stored[0].actor_id == user.pk
+    assert audit_verify(org) == (batch[-1].seq, None)
+    audit_append(organization=org, actor=None, action="x.after", obj=("t", 1))  # the chain goes on
+    assert audit_verify(org) == (batch[-1].seq + 1, None)
 
 
 def test_altered_entry_is_detected_and_named(org, capsys):

@@ -7,15 +7,16 @@ from io import StringIO
 import numpy as np
 import pandas as pd
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from sklearn.metrics import roc_auc_score
 
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
-from credit_platform.models import Organization
+from credit_platform.models import AuditEntry, Organization
 from customers import statements
 from customers.models import Customer
-from receivables.models import Allocation, Invoice, Payment
+from receivables.models import Allocation, CollectionTask, DunningAction, DunningMessage, DunningRun, Invoice, Payment
 from receivables.selectors import portfolio_aging
 from tests.factories import OrganizationFactory
 
@@ -121,3 +122,39 @@ def test_seed_demo_command_is_idempotent_and_prints_logins():
     call_command("seed_demo", customers=30, invoices=600, as_of=AS_OF, stdout=out)
     assert "nothing to do" in out.getvalue() and Invoice.objects.count() == n
     assert Organization.objects.filter(slug__in=["demo", "northwind"]).count() == 2
+
+
+def _dunned(org):
+    """What the dunning did to an organization, by natural keys (ids differ between organizations)."""
+    return (
+        sorted(DunningAction.objects.for_organization(org).values_list("invoice__number", "level__days", "run_date")),
+        sorted(DunningMessage.objects.for_organization(org).values_list("customer__external_id", "level__days",
+                                                                           "status")),
+        sorted(CollectionTask.objects.for_organization(org).values_list("customer__external_id", "kind",
+                                                                           "assigned_to__username")),
+        sorted(Customer.objects.for_organization(org).filter(status="on_hold").values_list("external_id", flat=True)),
+    )
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_the_daily_dunning_of_its_today_deterministically():
+    # given two demo organizations seeded alike
+    mail.outbox = []
+    call_command("seed_demo", customers=60, invoices=3000, as_of=AS_OF, organization="demo-a", quiet=True)
+    call_command("seed_demo", customers=60, invoices=3000, as_of=AS_OF, organization="demo-b", quiet=True)
+    a, b, northwind = (Organization.objects.get(slug=s) for s in ("demo-a", "demo-b", "northwind"))
+    # then each shows the dunning run of the demo's today: actions, an outbox, tasks for the collector
+    for org in (a, northwind):
+        run = DunningRun.objects.get(organization=org)
+        assert (run.run_date, run.status) == (AS_OF, "completed")
+        assert run.actions > 0 and run.messages > 0
+    actions, messages, tasks, held = _dunned(a)
+    assert {m[2] for m in messages} <= {"pending", "no_address"} and mail.outbox == []  # nothing sent while seeding
+    assert {t[2] for t in tasks if t[1] == "call"} == {"collector"}
+    assert AuditEntry.objects.filter(organization=a, action="customer.status_changed").count() == len(held)
+    # the same seed gives the same dunning, to the invoice, level, message and task
+    assert _dunned(b) == (actions, messages, tasks, held)
+    # seeding again does nothing, so no second run either
+    call_command("seed_demo", customers=60, invoices=3000, as_of=AS_OF, organization="demo-a", quiet=True)
+    assert DunningRun.objects.filter(organization=a).count() == 1 and _dunned(a)[0] == actions
+    call_command("verify_audit")

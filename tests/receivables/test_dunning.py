@@ -7,9 +7,11 @@ import datetime as dt
 import smtplib
 from collections import Counter
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 
 from credit_platform.models import AuditEntry
 from customers.models import Customer
@@ -302,16 +304,60 @@ def test_final_notice_puts_active_customer_on_hold_and_tasks_go_to_the_collector
     dunning_run(organization=org, run_date=D(2026, 3, 3))  # +30: final notice and credit hold
     c.refresh_from_db()
     assert c.status == Customer.Status.ON_HOLD
-    hold_entries = [
-        e.after for e in AuditEntry.objects.filter(action="dunning.actions") if e.after["credit_holds"]
-    ]
-    assert [e["credit_holds"] for e in hold_entries] == [[c.pk]]
+    hold = AuditEntry.objects.get(action="customer.status_changed")
+    assert (hold.object_id, hold.before, hold.after["status"]) == (str(c.pk), {"status": "active"}, "on_hold")
+    assert [e.after["credit_holds"] for e in AuditEntry.objects.filter(action="dunning.actions")] == [0, 1]
     call = CollectionTask.objects.get(kind="call")
     assert call.assigned_to == collector and call.title == "Second reminder: 1 invoice(s)"
     dunning_run(organization=org, run_date=D(2026, 4, 2))  # +60: hand-over, for the managers' queue
     agency = CollectionTask.objects.get(kind="agency")
     assert agency.assigned_to is None
     assert AuditEntry.objects.filter(action="dunning.actions").count() == 3
+
+
+def test_each_customer_put_on_hold_gets_its_own_ledger_entry_and_the_chain_verifies(org, policy):
+    # given customers past the final notice (+30, credit hold): seven active, one already on hold, one
+    # blocked, one on the do-not-dun list, and one only at the second reminder
+    final = policy.levels.get(days=30)
+    active = [CustomerFactory(organization=org) for _ in range(7)]
+    on_hold = CustomerFactory(organization=org, status=Customer.Status.ON_HOLD)
+    blocked = CustomerFactory(organization=org, status=Customer.Status.BLOCKED)
+    dnd = CustomerFactory(organization=org)
+    CollectionProfile.objects.create(organization=org, customer=dnd, do_not_dun=True)
+    early = CustomerFactory(organization=org)
+    for c in [*active, on_hold, blocked, dnd]:
+        invoice(c, "700.00", D(2026, 1, 1), D(2026, 2, 1))
+        invoice(c, "300.00", D(2026, 1, 1), D(2026, 2, 5))
+    invoice(early, "700.00", D(2026, 1, 1), D(2026, 2, 20))
+
+    # when the run puts them on hold, in chunks of three customers
+    run = dunning_run(organization=org, run_date=D(2026, 3, 5), chunk_customers=3)
+
+    # then there is one ledger entry per customer whose status changed, and only for those
+    assert run.holds == 7
+    entries = list(AuditEntry.objects.filter(action="customer.status_changed").order_by("seq"))
+    assert sorted(int(e.object_id) for e in entries) == sorted(c.pk for c in active)
+    for e in entries:
+        customer = Customer.objects.get(pk=e.object_id)
+        assert customer.status == Customer.Status.ON_HOLD
+        assert (e.object_type, e.object_repr) == ("customers.customer", str(customer))
+        assert (e.before, e.after) == (
+            {"status": "active"},
+            {"status": "on_hold", "dunning_level": final.pk, "dunning_run": run.pk},
+        )
+        assert e.reason == "dunning level Final notice (+30 days), run of 2026-03-05"
+        assert e.actor_label == "system"
+    assert Customer.objects.get(pk=blocked.pk).status == Customer.Status.BLOCKED
+    # the chunk entries count the holds, and the whole chain verifies
+    assert sum(e.after["credit_holds"] for e in AuditEntry.objects.filter(action="dunning.actions")) == 7
+    out = StringIO()
+    call_command("verify_audit", organization=org.slug, stdout=out)
+    assert "chain intact" in out.getvalue()
+    # a later run finds them on hold already and adds an entry only for the customer it now holds
+    dunning_run(organization=org, run_date=D(2026, 3, 25), chunk_customers=3)
+    later = AuditEntry.objects.filter(action="customer.status_changed").exclude(pk__in=[e.pk for e in entries])
+    assert [e.object_id for e in later] == [str(early.pk)]
+    call_command("verify_audit", stdout=out)
 
 
 def test_a_run_only_touches_its_own_organization(org, other_org, policy):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from credit_platform.models import Organization
 from credit_platform.roles import Role
 from credit_platform.services import membership_grant, organization_create, user_ensure
 from customers.models import Customer
+from receivables.dunning.run import dunning_run
 from receivables.models import CollectionProfile
 from receivables.services import collection_assign
 from scoring.services import scoring_seed_history
@@ -55,9 +57,11 @@ class Command(BaseCommand):
         if org is None:
             org = organization_create(name="Acme Trading GmbH", slug=slug, base_currency="EUR",
                                       time_zone="Europe/Berlin")
+        loaded = []  # organizations whose portfolio this call loaded: they get the demo's dunning run
         if Customer.objects.for_organization(org).exists():
             say(f"Demo organization '{slug}' already has data; nothing to do.")
         else:
+            loaded.append(org)
             t = time.perf_counter()
             portfolio = generate(DemoConfig(customers=options["customers"], invoices=options["invoices"],
                                             seed=options["seed"], as_of=as_of))
@@ -72,6 +76,7 @@ class Command(BaseCommand):
                                         time_zone="Europe/London")
             load_portfolio(other, generate(DemoConfig(customers=40, invoices=1500, seed=7, as_of=as_of,
                                                       base_currency="GBP", prefix="NW-")))
+            loaded.append(other)
         scoring_seed_history(organizations=[org, other], as_of=as_of)  # scores: last 5 quarter ends and as_of
         for username, role, approval in DEMO_USERS:
             user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
@@ -88,9 +93,25 @@ class Command(BaseCommand):
             # The demo collector works the whole book, so the worklist has something to show.
             ids = list(Customer.objects.for_organization(org).values_list("pk", flat=True))
             collection_assign(organization=org, customer_ids=ids, collector=collector, actor=None)
+        for organization in loaded:
+            self._dunning(organization, as_of, say)
         token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))
         if not options["quiet"]:
             self._print_logins(token.key)
+
+    @staticmethod
+    def _dunning(organization: Organization, as_of: dt.date, say: Callable[[str], None]) -> None:
+        """The daily dunning run of the demo's "today", which the embedded mode (no Celery beat) would
+        otherwise never run: the dunning page, worklist tasks and customer files show it from the start.
+        Run after the collector assignment, so that call tasks land on the demo collector. Its messages
+        stay pending in the outbox instead of printing hundreds of e-mails to the console here; the next
+        run ("Run dunning now" on a later day) sends them."""
+        t = time.perf_counter()
+        run = dunning_run(organization=organization, run_date=as_of, send_outbox=False)
+        if run is not None:
+            say(f"Dunning run of {as_of} for {organization.slug}: {run.actions:,} actions, "
+                f"{run.messages:,} messages in the outbox, {run.tasks:,} tasks, {run.holds:,} credit holds "
+                f"in {time.perf_counter() - t:.1f}s.")
 
     def _print_logins(self, token: str) -> None:
         w = self.stdout.write
