@@ -105,64 +105,92 @@ def _object_ref(obj: Any) -> tuple[str, str, str]:
 
 @transaction.atomic
 def audit_append_many(
-    *, organization: Organization | int, actor: Any, events: Sequence[AuditEvent]
+    *, organization: Organization | int, actor: Any, events: Sequence[AuditEvent], returning: bool = True
 ) -> list[AuditEntry]:
-    """Append events in order under one lock; returns the saved entries."""
+    """Append events in order under one lock; returns the saved entries (with ``returning=False`` a
+    large batch returns none: a batch job that does not read them back saves building them).
+
+    The chain is computed on plain dicts (the hashed fields are the row's own values), and a large batch
+    goes to PostgreSQL by COPY."""
     if not events:
         return []
     org_id = organization if isinstance(organization, int) else organization.pk
     AuditHead.objects.get_or_create(organization_id=org_id)
     head = AuditHead.objects.select_for_update().get(organization_id=org_id)
     now = timezone.now()
+    created = _canonical_time(now)
     actor_user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    actor_id = actor_user.pk if actor_user else None
     actor_label = actor_user.get_username() if actor_user else (str(actor) if actor else SYSTEM_ACTOR)
-    entries = []
+    rows = []
     prev, seq = head.hash, head.seq
     for event in events:
         seq += 1
         object_type, object_id, object_repr = _object_ref(event.obj)
-        entry = AuditEntry(
-            organization_id=org_id, seq=seq, created_at=now, actor=actor_user, actor_label=actor_label,
-            action=event.action, object_type=object_type, object_id=object_id, object_repr=object_repr,
-            before=jsonable(event.before), after=jsonable(event.after), reason=event.reason, prev_hash=prev,
-        )
-        entry.hash = entry_hash(prev, _hashed_fields(entry))
-        prev = entry.hash
-        entries.append(entry)
-    if len(entries) >= COPY_MIN_ENTRIES and is_postgres():
-        _copy_entries(org_id, entries)
-    else:
-        AuditEntry.objects.bulk_create(entries, batch_size=2000)
+        fields = {
+            "organization": org_id,
+            "seq": seq,
+            "created_at": created,
+            "actor_id": actor_id,
+            "actor": actor_label,
+            "action": event.action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "object_repr": object_repr,
+            "before": jsonable(event.before),
+            "after": jsonable(event.after),
+            "reason": event.reason,
+        }
+        digest = entry_hash(prev, fields)  # over the hashed fields only (``_hashed_fields``)
+        rows.append({**fields, "prev_hash": prev, "hash": digest})
+        prev = digest
     AuditHead.objects.filter(pk=org_id).update(seq=seq, hash=prev)
+    if len(rows) >= COPY_MIN_ENTRIES and is_postgres():
+        _copy_rows(rows, now)
+        if not returning:
+            return []
+        return list(
+            AuditEntry.objects.filter(organization_id=org_id, seq__gt=head.seq, seq__lte=seq).order_by("seq")
+        )
+    entries = [
+        AuditEntry(
+            organization_id=org_id, seq=r["seq"], created_at=now, actor=actor_user, actor_label=actor_label,
+            action=r["action"], object_type=r["object_type"], object_id=r["object_id"],
+            object_repr=r["object_repr"], before=r["before"], after=r["after"], reason=r["reason"],
+            prev_hash=r["prev_hash"], hash=r["hash"],
+        )
+        for r in rows
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=2000)
     return entries
 
 
-_COPY_COLUMNS = (
-    "organization_id", "seq", "created_at", "actor_id", "actor_label", "action", "object_type", "object_id",
-    "object_repr", "before", "after", "reason", "prev_hash", "hash",
-)
-
-
-def _copy_entries(org_id: int, entries: list[AuditEntry]) -> None:
-    """COPY a large batch (``credit_platform.bulk.insert_frame``), then read back the ids of its
-    sequence range (one index range scan on the unique (organization, seq) key) so that the entries
-    returned are saved instances, as from ``bulk_create``. JSON travels as the text Django's JSONField
-    would send; None stays SQL NULL, as the field stores it."""
+def _copy_rows(rows: list[dict[str, Any]], created_at: dt.datetime) -> None:
+    """COPY a large batch (``credit_platform.bulk.insert_frame``). JSON travels as the text Django's
+    JSONField would send; None stays SQL NULL, as the field stores it."""
 
     def as_json(value: Any) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
-    frame = pd.DataFrame({col: [getattr(e, col) for e in entries] for col in _COPY_COLUMNS})
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    frame["before"] = [as_json(e.before) for e in entries]
-    frame["after"] = [as_json(e.after) for e in entries]
+    frame = pd.DataFrame(
+        {
+            "organization_id": [r["organization"] for r in rows],
+            "seq": [r["seq"] for r in rows],
+            "created_at": pd.Timestamp(created_at),
+            "actor_id": pd.array([r["actor_id"] for r in rows], dtype="Int64"),
+            "actor_label": [r["actor"] for r in rows],
+            "action": [r["action"] for r in rows],
+            "object_type": [r["object_type"] for r in rows],
+            "object_id": [r["object_id"] for r in rows],
+            "object_repr": [r["object_repr"] for r in rows],
+            "before": [as_json(r["before"]) for r in rows],
+            "after": [as_json(r["after"]) for r in rows],
+            "reason": [r["reason"] for r in rows],
+            "prev_hash": [r["prev_hash"] for r in rows],
+            "hash": [r["hash"] for r in rows],
+        }
+    )
     insert_frame(AuditEntry._meta.db_table, frame)
-    ids = AuditEntry.objects.filter(
-        organization_id=org_id, seq__gte=entries[0].seq, seq__lte=entries[-1].seq
-    ).order_by("seq").values_list("pk", flat=True)
-    for entry, pk in zip(entries, ids, strict=True):
-        entry.pk = pk
-        entry._state.adding, entry._state.db = False, "default"
 
 
 def audit_append(

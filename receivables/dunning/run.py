@@ -482,6 +482,7 @@ def _process_chunk(organization: Organization, run_id: int, lo: int, hi: int) ->
                 ),
                 *held,
             ],
+            returning=False,
         )
         DunningRun.objects.filter(pk=run.pk).update(
             cursor=hi,
