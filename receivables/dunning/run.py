@@ -120,7 +120,8 @@ def drop_stages() -> None:
 def stage_levels(organization: Organization, run_date: dt.date) -> pd.DataFrame:
     """Every active level of the organization's policies with the due-date window that has reached it:
     an invoice is at level k when ``next_due < due_date <= reach_due``, where ``reach_due`` is the run
-    date minus the level's days and ``next_due`` the same for the policy's next level."""
+    date minus the level's days and ``next_due`` the same for the policy's next level. ``hold`` is 1 for
+    a credit-hold level and every later level of its policy."""
     rows = list(
         DunningLevel.objects.for_organization(organization)
         .filter(is_active=True)
@@ -130,8 +131,11 @@ def stage_levels(organization: Organization, run_date: dt.date) -> pd.DataFrame:
         )
     )
     records = []
+    holding: set[int] = set()  # policies with a credit-hold level at or below the current one
     for i, (policy_id, level_id, days, name, send, task, hold, min_amount) in enumerate(rows):
         nxt = rows[i + 1] if i + 1 < len(rows) and rows[i + 1][0] == policy_id else None
+        if hold:
+            holding.add(policy_id)
         records.append(
             {
                 "policy_id": policy_id,
@@ -142,7 +146,10 @@ def stage_levels(organization: Organization, run_date: dt.date) -> pd.DataFrame:
                 "next_due": run_date - dt.timedelta(days=nxt[2]) if nxt else None,
                 "send": int(send),
                 "task": task,
-                "hold": int(hold),
+                # the level holds credit if it or an earlier level of its policy does: the catch-up rule
+                # fires only the highest level reached, so an invoice found past +60 on its first run
+                # (or after missed runs, or a dispute resolved late) skips the +30 hold level
+                "hold": int(policy_id in holding),
                 "min_amount": str(min_amount),
             }
         )

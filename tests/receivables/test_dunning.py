@@ -315,6 +315,22 @@ def test_final_notice_puts_active_customer_on_hold_and_tasks_go_to_the_collector
     assert AuditEntry.objects.filter(action="dunning.actions").count() == 3
 
 
+def test_a_customer_first_dunned_past_the_hold_level_is_put_on_hold(org, policy):
+    """The catch-up rule fires only the highest level reached: an invoice found 70 days overdue on its
+    first run gets the +60 hand-over (no hold flag of its own) and skips the +30 final notice, which
+    carries the credit hold. The hold still applies; a customer only at +15 is not held."""
+    late, early = CustomerFactory(organization=org), CustomerFactory(organization=org)
+    invoice(late, "900.00", D(2026, 1, 1), D(2026, 2, 1))
+    invoice(early, "900.00", D(2026, 1, 1), D(2026, 3, 20))
+    run = dunning_run(organization=org, run_date=D(2026, 4, 12))  # late: +70, early: +23
+    assert list(DunningAction.objects.filter(customer=late).values_list("level__days", flat=True)) == [60]
+    late.refresh_from_db()
+    early.refresh_from_db()
+    assert (late.status, early.status, run.holds) == (Customer.Status.ON_HOLD, Customer.Status.ACTIVE, 1)
+    entry = AuditEntry.objects.get(action="customer.status_changed")
+    assert entry.object_id == str(late.pk) and "+60" in entry.reason
+
+
 def test_each_customer_put_on_hold_gets_its_own_ledger_entry_and_the_chain_verifies(org, policy):
     # given customers past the final notice (+30, credit hold): seven active, one already on hold, one
     # blocked, one on the do-not-dun list, and one only at the second reminder
