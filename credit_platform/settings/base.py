@@ -1,8 +1,9 @@
 """Settings shared by every mode, read from environment variables with embedded defaults.
 
 Without any environment the platform runs embedded: a SQLite file under ``var/``, Celery tasks
-executed eagerly in-process, e-mail written to the console. Setting ``DATABASE_URL``,
-``CELERY_BROKER_URL`` and ``REDIS_URL`` moves it to PostgreSQL, real workers and a shared cache.
+executed eagerly in-process, e-mail written to the console (to files under ``var/mail/`` in ``local``).
+Setting ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``REDIS_URL`` moves it to PostgreSQL, real workers
+and a shared cache.
 See https://django-environ.readthedocs.io/en/latest/types.html for the URL forms.
 """
 

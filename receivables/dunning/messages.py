@@ -85,7 +85,8 @@ def render(
 
 _ITEMS_EN = (
     "{% for i in items %}  {{ i.number }}  due {{ i.due_date|date:'Y-m-d' }}  {{ i.open_amount|money }} "
-    "{{ i.currency }}{% if i.days_past_due > 0 %}  ({{ i.days_past_due }} days overdue){% endif %}\n"
+    "{{ i.currency }}{% if i.days_past_due > 0 %}  ({{ i.days_past_due }} day{{ i.days_past_due|pluralize }} "
+    "overdue){% endif %}\n"
     "{% endfor %}"
     "\nTotal open: {% for t in totals %}{{ t.amount|money }} {{ t.currency }}{% if not forloop.last %}, "
     "{% endif %}{% endfor %}\n"

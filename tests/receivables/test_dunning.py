@@ -415,3 +415,18 @@ def test_beat_starts_each_organization_after_its_local_run_hour(db):
     assert [o for o, _d, _s in due_organizations(now)] == [new_york.pk]
     early = dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC)  # 04:00 in Shanghai: before its 06:00 run hour
     assert shanghai.pk not in {o for o, _d, _s in due_organizations(early)}
+
+
+def test_the_letter_says_one_day_not_one_days():
+    from receivables.dunning.messages import Item, default_templates, render
+
+    templates = default_templates("Intro.", "说明。", "Reminder", "提醒")
+    items = [
+        Item("INV-1", D(2026, 1, 1), D(2026, 1, 31), Decimal("10.00"), "EUR", 1, "First reminder"),
+        Item("INV-2", D(2026, 1, 1), D(2026, 1, 20), Decimal("5.00"), "EUR", 12, "First reminder"),
+    ]
+    _subject, body = render(
+        templates["subject_en"], templates["body_en"], customer="A", customer_id="1", organization="O",
+        level="First reminder", run_date=D(2026, 2, 1), items=items,
+    )
+    assert "(1 day overdue)" in body and "(12 days overdue)" in body and "1 days" not in body

@@ -16,6 +16,7 @@ from credit_platform.models import Organization
 from credit_platform.roles import Role
 from credit_platform.services import membership_grant, organization_create, user_ensure
 from customers.models import Customer
+from receivables.dunning.outbox import dunning_outbox_send
 from receivables.dunning.run import dunning_run
 from receivables.models import CollectionProfile
 from receivables.services import collection_assign
@@ -104,13 +105,14 @@ class Command(BaseCommand):
         """The daily dunning run of the demo's "today", which the embedded mode (no Celery beat) would
         otherwise never run: the dunning page, worklist tasks and customer files show it from the start.
         Run after the collector assignment, so that call tasks land on the demo collector. Its messages
-        stay pending in the outbox instead of printing hundreds of e-mails to the console here; the next
-        run ("Run dunning now" on a later day) sends them."""
+        are then sent from the outbox here, in this process (in the embedded mode to files under
+        var/mail/, see ``settings.local``), rather than by the first "Run dunning now" press."""
         t = time.perf_counter()
         run = dunning_run(organization=organization, run_date=as_of, send_outbox=False)
         if run is not None:
+            sent = dunning_outbox_send(organization).sent
             say(f"Dunning run of {as_of} for {organization.slug}: {run.actions:,} actions, "
-                f"{run.messages:,} messages in the outbox, {run.tasks:,} tasks, {run.holds:,} credit holds "
+                f"{run.messages:,} messages ({sent:,} sent), {run.tasks:,} tasks, {run.holds:,} credit holds "
                 f"in {time.perf_counter() - t:.1f}s.")
 
     def _print_logins(self, token: str) -> None:
