@@ -39,12 +39,14 @@ from django.db import connection, transaction
 from credit_platform.audit import audit_append
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
+from credit_platform.sql import cents, epoch_days
 from customers.models import Country, Customer, Sector
 
 from .models import Allocation, EclSettings, EclSnapshot, Invoice
 from .selectors import AGING_BUCKETS, convert_split
 
 STEP_DAYS = 30
+EPOCH = dt.date(1970, 1, 1)
 # (key, label, lowest dpd, highest dpd, reporting bucket of receivables.selectors.AGING_BUCKETS)
 ECL_BUCKETS: list[tuple[str, str, int | None, int | None, str]] = [
     ("current", "Current", None, 0, "current"),
@@ -93,41 +95,43 @@ def raw_balances(organization: Organization, dates: Iterable[dt.date], segment_b
     key = f"{SEGMENT_SQL[segment_by]} AS s, CASE WHEN c.status = %s THEN 1 ELSE 0 END AS dflt, i.currency"
     inv, alloc, cust = Invoice._meta.db_table, Allocation._meta.db_table, Customer._meta.db_table
     dflt = Customer.Status.IN_DEFAULT
+    issue, due, on = epoch_days("i.issue_date"), epoch_days("i.due_date"), epoch_days("al.allocated_on")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {key}, i.issue_date, i.due_date, sum(i.amount) FROM {inv} i
+            f"""SELECT {key}, {issue}, {due}, {cents("sum(i.amount)")} FROM {inv} i
                 JOIN {cust} c ON c.id = i.customer_id
                 WHERE i.organization_id = %s AND i.issue_date <= %s GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
             [dflt, organization.pk, last],
         )
         issued = cursor.fetchall()
         cursor.execute(
-            f"""SELECT {key}, i.issue_date, i.due_date, al.allocated_on, sum(al.amount) FROM {alloc} al
+            f"""SELECT {key}, {issue}, {due}, {on}, {cents("sum(al.amount)")} FROM {alloc} al
                 JOIN {inv} i ON i.id = al.invoice_id JOIN {cust} c ON c.id = i.customer_id
                 WHERE al.organization_id = %s AND al.allocated_on <= %s AND i.issue_date <= %s
                 GROUP BY 1, 2, 3, 4, 5, 6""",  # noqa: S608
             [dflt, organization.pk, last, last],
         )
         allocated = cursor.fetchall()
+        # the difference is compared in cents: SQLite's float sums put 1e-12 above the amount
         cursor.execute(
             f"""SELECT {key}, i.issue_date, i.due_date, i.id, i.amount, al.allocated_on, al.amount
                 FROM {alloc} al JOIN {inv} i ON i.id = al.invoice_id JOIN {cust} c ON c.id = i.customer_id
                 WHERE al.organization_id = %s AND al.allocated_on <= %s AND al.invoice_id IN (
                     SELECT a.invoice_id FROM {alloc} a JOIN {inv} x ON x.id = a.invoice_id
                     WHERE a.organization_id = %s AND a.allocated_on <= %s
-                    GROUP BY a.invoice_id, x.amount HAVING sum(a.amount) > x.amount)""",  # noqa: S608
+                    GROUP BY a.invoice_id, x.amount HAVING {cents("sum(a.amount) - x.amount")} > 0)""",  # noqa: S608
             [dflt, organization.pk, last, organization.pk, last],
         )
         excess = cursor.fetchall()
 
     def frame(rows: list[tuple], extra: list[str]) -> pd.DataFrame:
-        f = pd.DataFrame(rows, columns=["seg", "dflt", "currency", "issue", "due", *extra, "amount"])
-        for col in ("issue", "due", *extra):
-            f[col] = pd.to_datetime(f[col]).to_numpy().astype("datetime64[D]").astype(np.int64)  # epoch days
+        """Epoch days and integer cents, read as such from the database."""
+        f = pd.DataFrame(rows, columns=["seg", "dflt", "currency", "issue", "due", *extra, "cents"])
+        for col in ("issue", "due", *extra, "cents"):
+            f[col] = f[col].astype(np.int64)
         f["seg"] = f["seg"].astype(str)
         f["dflt"] = f["dflt"].astype(bool)
-        f["cents"] = [int((Decimal(str(v)) * 100).to_integral_value()) for v in f["amount"]]
-        return f.drop(columns=["amount"])
+        return f
 
     inv_f, alloc_f = frame(issued, []), frame(allocated, ["on"])
     highs = np.array([high for *_rest, high, _report in ECL_BUCKETS[:-1]])  # bucket b: dpd <= highs[b]
@@ -137,15 +141,15 @@ def raw_balances(organization: Organization, dates: Iterable[dt.date], segment_b
         return (f["cents"] * sign).groupby([f["seg"], f["dflt"], f["currency"], idx]).sum()
 
     for day in days:
-        n = int(np.datetime64(day, "D").astype(np.int64))
+        n = (day - EPOCH).days
         parts = [bucketed(inv_f[inv_f["issue"].to_numpy() <= n], n, 1)]
         a = alloc_f[(alloc_f["on"].to_numpy() <= n) & (alloc_f["issue"].to_numpy() <= n)]
         if len(a):
             parts.append(bucketed(a, n, -1))
         net = pd.concat(parts).groupby(level=[0, 1, 2, 3]).sum()
-        for (seg, is_dflt, currency, b), cents in net.items():
-            if cents:
-                out[day].setdefault((seg, bool(is_dflt), currency), {})[KEYS[b]] = Decimal(int(cents)) / 100
+        for (seg, is_dflt, currency, b), amount in net.items():
+            if amount:
+                out[day].setdefault((seg, bool(is_dflt), currency), {})[KEYS[b]] = Decimal(int(amount)) / 100
     # invoices allocated beyond their amount: add back the part below zero at each date
     by_invoice: dict[int, list[tuple]] = defaultdict(list)
     for row in excess:
