@@ -175,15 +175,44 @@ def receivable_figures(
     organization: Organization, as_of: dt.date, dimension: str = "portfolio"
 ) -> list[Figures]:
     """Figures per value of ``dimension`` (one row for the portfolio), largest open balance first."""
+    return _figures(organization, as_of, dimension, _read(organization, as_of, dimension))
+
+
+def receivable_figures_and_portfolio(
+    organization: Organization, as_of: dt.date, dimension: str
+) -> tuple[list[Figures], Figures]:
+    """Figures per value of ``dimension`` and for the portfolio, from one read of the book: every
+    dimension partitions the invoices, so the portfolio's rows are the sums of the dimension's."""
+    rows = _read(organization, as_of, dimension)
+    per_key = _figures(organization, as_of, dimension, rows)
+    now, start, sales = ([(0, *r[1:]) for r in part] for part in rows)
+    whole = _figures(organization, as_of, "portfolio", (now, start, sales))
+    return per_key, whole[0] if whole else _empty_portfolio(organization, as_of)
+
+
+_Rows = tuple[list[tuple], list[tuple], list[tuple]]
+
+
+def _read(organization: Organization, as_of: dt.date, dimension: str) -> _Rows:
+    """Open items now and a month ago, and sales per countback window, by the dimension's key."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, not {dimension!r}")
     key_sql = DIMENSIONS[dimension]
-    start = add_months(as_of, -1)
-    bounds = [add_months(as_of, -k) for k in range(MAX_COUNTBACK_MONTHS + 1)]
+    return (
+        _open_rows(organization, as_of, key_sql),
+        _open_rows(organization, add_months(as_of, -1), key_sql),
+        _sales_rows(organization, _bounds(as_of), key_sql),
+    )
+
+
+def _bounds(as_of: dt.date) -> list[dt.date]:
+    return [add_months(as_of, -k) for k in range(MAX_COUNTBACK_MONTHS + 1)]
+
+
+def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _Rows) -> list[Figures]:
+    now_rows, start_rows, sales_rows = rows
+    bounds = _bounds(as_of)
     days = [(bounds[k] - bounds[k + 1]).days for k in range(MAX_COUNTBACK_MONTHS)]
-    now_rows = _open_rows(organization, as_of, key_sql)
-    start_rows = _open_rows(organization, start, key_sql)
-    sales_rows = _sales_rows(organization, bounds, key_sql)
     fx = FxTable.load(
         organization,
         as_of,
@@ -232,6 +261,8 @@ def receivable_figures(
 
 def portfolio_figures(organization: Organization, as_of: dt.date) -> Figures:
     rows = receivable_figures(organization, as_of)
-    if rows:
-        return rows[0]
+    return rows[0] if rows else _empty_portfolio(organization, as_of)
+
+
+def _empty_portfolio(organization: Organization, as_of: dt.date) -> Figures:
     return Figures(key=0, label=organization.name, aging=Aging(as_of, organization.base_currency))

@@ -37,7 +37,7 @@ from .forms import (
     PromiseForm,
     ResolveDisputeForm,
 )
-from .kpis import DIMENSIONS, portfolio_figures, receivable_figures
+from .kpis import DIMENSIONS, receivable_figures_and_portfolio
 from .models import CollectionTask, Dispute, DunningLevel, DunningPolicy, DunningRun, EclSnapshot
 from .selectors import invoices_of
 from .statements import statement_build, statement_pdf, statement_send
@@ -61,13 +61,13 @@ class OverviewView(TenantViewMixin, TemplateView):
         dimension = self.request.GET.get("by", "customer")
         if dimension not in DIMENSIONS or dimension == "portfolio":
             dimension = "customer"
-        rows = receivable_figures(org, as_of, dimension)
+        rows, portfolio = receivable_figures_and_portfolio(org, as_of, dimension)
         return {
             **super().get_context_data(**kwargs),
             "as_of": as_of,
             "dimension": dimension,
             "dimensions": [d for d in DIMENSIONS if d != "portfolio"],
-            "fig": portfolio_figures(org, as_of),
+            "fig": portfolio,
             "rows": rows[:50],
             "row_count": len(rows),
         }

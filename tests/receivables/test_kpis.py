@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from receivables.kpis import add_months, countback, portfolio_figures, receivable_figures
+from receivables.kpis import (
+    add_months,
+    countback,
+    portfolio_figures,
+    receivable_figures,
+    receivable_figures_and_portfolio,
+)
 from receivables.models import CollectionProfile, Invoice
 from receivables.selectors import portfolio_aging
 from tests.factories import CustomerFactory, FXRateFactory
@@ -86,6 +92,13 @@ def test_figures_by_dimension(org, tiny_book, member):
     assert by_sector == {"C": Decimal("3500.00"), "G": Decimal("400.00")}
     assert {f.label for f in receivable_figures(org, D(2026, 3, 31), "group")} == {"No group"}
     assert len(receivable_figures(org, D(2026, 3, 31), "customer")) == 2
+    # the page's one read: the portfolio summed from any dimension's rows is the portfolio's own figure
+    whole = portfolio_figures(org, D(2026, 3, 31))
+    for dimension in ("customer", "country", "collector", "group"):
+        rows, portfolio = receivable_figures_and_portfolio(org, D(2026, 3, 31), dimension)
+        assert [f.key for f in rows] == [f.key for f in receivable_figures(org, D(2026, 3, 31), dimension)]
+        assert (portfolio.total, portfolio.buckets, portfolio.dso, portfolio.bpdso, portfolio.cei, portfolio.label) == (
+            whole.total, whole.buckets, whole.dso, whole.bpdso, whole.cei, whole.label)
 
 
 def test_aging_total_equals_open_balances_to_the_cent_in_several_currencies(org):
