@@ -353,6 +353,12 @@ class DunningView(TenantViewMixin, TemplateView):
                 f"Dunning run of {day} completed: {result.actions} action(s) created, "
                 f"{result.messages} customer message(s), {result.holds} customer(s) put on credit hold.",
             )
+        elif result.state == state.NOT_QUEUED:
+            messages.error(
+                request,
+                f"Dunning run of {day} could not be queued: the task queue is unreachable ({result.error}). "
+                "Nothing was run; try again when the workers' broker is back.",
+            )
         elif result.state == state.FAILED and result.run is not None:
             messages.error(
                 request,

@@ -599,6 +599,7 @@ class RunRequest:
         COMPLETED = "completed"  # the run finished in this request (eager) or already on a worker
         FAILED = "failed"  # the run failed in this request; it is resumable, the error is on the run
         QUEUED = "queued"  # not finished yet: queued for a worker, or running there
+        NOT_QUEUED = "not_queued"  # the task queue (broker) refused the task: nothing will run
 
     state: str
     run_date: dt.date
@@ -606,6 +607,7 @@ class RunRequest:
     actions: int = 0  # what this request created (0 unless it completed)
     messages: int = 0
     holds: int = 0
+    error: str = ""  # why the task could not be queued (NOT_QUEUED)
 
 
 def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datetime | None = None) -> RunRequest:
@@ -628,6 +630,20 @@ def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datet
     if not DunningPolicy.objects.for_organization(organization).filter(is_default=True).exists():
         raise AppError(ErrorCode.CONFLICT, "The organization has no default dunning policy to run.")
     org_id = organization.pk
+    not_queued: list[str] = []
+
+    def enqueue() -> None:
+        try:
+            dunning_run_org.delay(org_id, run_date.isoformat())
+        except Exception as exc:
+            if dunning_run_org.app.conf.task_always_eager:
+                # the run failed in this process: it recorded the failure on its row (failed, with the
+                # error, resumable), reported from there; the request's ledger entry has committed
+                logger.exception("dunning run %s of organization %s failed", run_date, org_id)
+            else:  # the broker refused the task: nothing will run, and the user must know it
+                logger.exception("could not queue the dunning run %s of organization %s", run_date, org_id)
+                not_queued.append(f"{type(exc).__name__}: {exc}"[:300])
+
     with transaction.atomic():
         audit_append(
             organization=organization,
@@ -636,9 +652,9 @@ def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datet
             obj=organization,
             after={"run_date": run_date, "run_status": before.status if before else None},
         )
-        # robust: a run that fails in-process (eager) is recorded on its row (failed, with the error,
-        # resumable) and reported from there, instead of failing the request whose entry has committed.
-        transaction.on_commit(lambda: dunning_run_org.delay(org_id, run_date.isoformat()), robust=True)
+        transaction.on_commit(enqueue)
+    if not_queued:
+        return RunRequest(state.NOT_QUEUED, run_date, runs.first(), error=not_queued[0])
     after = runs.first()
     attempted = after is not None and (before is None or after.attempts > before.attempts)
     if after is None or not attempted or after.status == DunningRun.Status.RUNNING:

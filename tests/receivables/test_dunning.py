@@ -430,3 +430,21 @@ def test_the_letter_says_one_day_not_one_days():
         level="First reminder", run_date=D(2026, 2, 1), items=items,
     )
     assert "(1 day overdue)" in body and "(12 days overdue)" in body and "1 days" not in body
+
+
+def test_stored_letters_from_the_old_default_get_the_plural_and_rewritten_ones_are_left_alone(org, policy):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("receivables.migrations.0005_dunning_letters_day_plural")
+    first, second = policy.levels.order_by("days")[:2]
+    first.body_en = "Dear {{ customer }},\n{% for i in items %}{{ i.number }} " + migration.OLD + "{% endfor %}"
+    first.save()
+    second.body_en = "Custom wording: {{ customer }} is {{ i.days_past_due }} days late."
+    second.save()
+    migration.forwards(apps, None)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert migration.NEW in first.body_en and migration.OLD not in first.body_en
+    assert second.body_en == "Custom wording: {{ customer }} is {{ i.days_past_due }} days late."

@@ -182,3 +182,29 @@ def test_with_workers_the_request_is_queued_for_the_organizations_local_date(
     assert len(queued) == 1 and not DunningRun.objects.exists()
     queued[0]()  # what the worker does with the queued task
     assert DunningRun.objects.get(organization=org).run_date == dt.date(2026, 3, 2)
+
+
+def test_with_workers_and_the_broker_down_the_page_says_nothing_was_queued(member, django_capture_on_commit_callbacks):
+    """A real broker address where nothing listens (port 1): the task cannot be published, so the
+    request reports that nothing was queued (not "queued"), and nothing ran."""
+    from receivables.tasks import dunning_run_org
+
+    org = OrganizationFactory(slug="down")
+    dunning_policy_ensure_default(org)
+    user = member(org, Role.COLLECTOR)
+    app = dunning_run_org.app
+    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "broker_connection_retry",
+                                       "broker_connection_max_retries", "task_publish_retry")}
+    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", broker_connection_retry=False,
+                    broker_connection_max_retries=0, task_publish_retry=False)
+    app.pool.force_close_all()
+    app._pool = None
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = dunning_run_request(organization=org, actor=user)
+    finally:
+        app.conf.update(saved)
+        app._pool = None
+    assert result.state == RunRequest.State.NOT_QUEUED and "Error" in result.error
+    assert not DunningRun.objects.filter(organization=org).exists()
+    assert AuditEntry.objects.filter(organization=org, action="dunning.run_requested").count() == 1
