@@ -44,10 +44,15 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def local_time(self, now: dt.datetime | None = None) -> dt.datetime:
+        """``now`` (default: the current time) in the organization's own time zone."""
+        return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(self.time_zone))
+
     def local_date(self, now: dt.datetime | None = None) -> dt.date:
         """The organization's calendar date at ``now`` in its own time zone: the date its daily runs
-        (dunning, statements) are keyed by, which differs from the server's (UTC) date near midnight."""
-        return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(self.time_zone)).date()
+        (dunning, statements, the nightly re-score) are keyed by, which differs from the server's (UTC)
+        date near midnight."""
+        return self.local_time(now).date()
 
 
 class Membership(models.Model):

@@ -9,7 +9,6 @@ beat that fires twice, or a redelivered task (``acks_late``), adds nothing.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from celery import shared_task
 from django.db import OperationalError
@@ -30,7 +29,7 @@ def due_organizations(now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
         for p in DunningPolicy.objects.filter(is_default=True, organization__is_active=True)
     }
     orgs = Organization.objects.filter(pk__in=list(policies)).only("pk", "time_zone")
-    local = {o.pk: now.astimezone(zoneinfo.ZoneInfo(o.time_zone)) for o in orgs}
+    local = {o.pk: o.local_time(now) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= policies[pk].run_hour}
     done = set(
         DunningRun.objects.filter(

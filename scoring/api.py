@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from credit_platform.api import TenantAPIMixin
 from customers.models import Customer
 
-from . import selectors, services
+from . import selectors
 from .serializers import CustomerScoreSerializer, GradeRowSerializer
 
 
@@ -45,7 +45,7 @@ class GradeDistributionAPI(TenantAPIMixin, generics.GenericAPIView):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         org = request.organization  # type: ignore[attr-defined]
-        dist = selectors.grade_distribution(org, services.organization_today(org))
+        dist = selectors.grade_distribution(org, org.local_date())
         return Response({
             "scored_on": dist["scored_on"], "customers": dist["customers"], "unscored": dist["unscored"],
             "base_currency": org.base_currency,

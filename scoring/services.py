@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -67,10 +66,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 5000
 BACKTEST_SLACK_DAYS = 120  # a score at most this much older than "a year ago" still backtests
-
-
-def organization_today(organization: Organization) -> dt.date:
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(organization.time_zone)).date()
 
 
 def master_scale(organization: Organization | int) -> MasterScale:
@@ -225,7 +220,7 @@ class TrainResult:
 def model_train(*, organization: Organization, as_of: dt.date | None = None, months: int = 3, actor: Any = None,
                 dry_run: bool = False, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train on the organization's history and register the result as a candidate (not promoted)."""
-    as_of = as_of or organization_today(organization)
+    as_of = as_of or organization.local_date()
     champion(organization)  # the master scale exists
     outcome = train_on_history(organization, as_of, master_scale(organization), months=months, log=log)
     if dry_run:
@@ -262,7 +257,7 @@ def compute_scores(*, organization: Organization, as_of: dt.date, scope: Scope, 
     fs = compute_features(organization, as_of, scope)
     # Default dates come from all data recorded so far: the status "in default" is today's knowledge,
     # but a default dated on or before a past as-of date had happened by then (back-filled scores).
-    known = default_dates(organization, max(as_of, organization_today(organization)), scope)
+    known = default_dates(organization, max(as_of, organization.local_date()), scope)
     return evaluate(fs, scorer_for(model), master_scale(organization), known)
 
 
@@ -317,7 +312,7 @@ def _persist(organization: Organization, model: ScoringModel, scored: Scored, sc
 def score_customers(*, organization: Organization, customer_ids: Iterable[int] | None = None,
                     as_of: dt.date | None = None, trigger: str = Trigger.EVENT, actor: Any = None) -> int:
     """Score some customers (all when ``customer_ids`` is None) now, with the champion."""
-    as_of = as_of or organization_today(organization)
+    as_of = as_of or organization.local_date()
     model = champion(organization)
     ids = None if customer_ids is None else sorted(set(customer_ids))
     written = 0
@@ -380,7 +375,7 @@ def due_nightly_organizations(now: dt.datetime) -> list[int]:
     organizations)."""
     hour = nightly_hour_setting()
     orgs = Organization.objects.filter(is_active=True).only("pk", "time_zone").order_by("pk")
-    local = {o.pk: now.astimezone(zoneinfo.ZoneInfo(o.time_zone)) for o in orgs}
+    local = {o.pk: o.local_time(now) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= hour}
     started = set(
         ScoringRun.objects.filter(organization_id__in=list(ready), trigger=Trigger.NIGHTLY,
@@ -398,7 +393,7 @@ def scoring_run_start(*, organization: Organization, as_of: dt.date | None = Non
                       chunk_size: int | None = None, enqueue: bool = True) -> ScoringRun:
     """Create a run and its chunks, and (after commit) fan out one task per chunk. A nightly run exists
     once per organization and day: asking again returns it and re-queues its unfinished chunks."""
-    as_of = as_of or organization_today(organization)
+    as_of = as_of or organization.local_date()
     chunk_size = chunk_size or chunk_size_setting()
     with transaction.atomic():
         model = champion(organization)
@@ -574,7 +569,7 @@ def scoring_seed_history(*, organizations: Sequence[Organization], as_of: dt.dat
     for organization in organizations:
         if Score.objects.for_organization(organization).exists():
             continue
-        today = as_of or organization_today(organization)
+        today = as_of or organization.local_date()
         ends = pd.date_range(end=pd.Timestamp(today), periods=quarters + 1, freq="QE")
         for day in [d.date() for d in ends if d.date() < today][-quarters:]:
             scoring_run_sync(organization=organization, as_of=day, trigger=Trigger.BACKFILL)

@@ -27,7 +27,7 @@ class ScoringHomeView(TenantViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         org = self.request.organization
-        today = services.organization_today(org)
+        today = org.local_date()
         context.update(
             as_of=today,
             distribution=selectors.grade_distribution(org, today),

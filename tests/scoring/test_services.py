@@ -223,7 +223,7 @@ def test_nightly_run_is_chunked_idempotent_and_monitored(org, other_org, book, s
         assert tasks.nightly() == 2  # both organizations, eagerly in-process (embedded mode)
     run = ScoringRun.objects.get(organization=org, trigger="nightly")
     assert (run.status, run.chunks_total, run.chunks_done, run.scored) == ("finished", 2, 2, 4)
-    today = services.organization_today(org)
+    today = org.local_date()
     assert Score.objects.filter(organization=org, as_of=today).count() == 4
     report = MonitoringReport.objects.get(run=run)
     assert report.population == 4 and "pd" in report.psi
@@ -257,7 +257,7 @@ def test_new_payment_data_rescores_the_customer_after_commit(org, book, member, 
                                                             django_capture_on_commit_callbacks):
     from credit_platform.imports.engine import import_file
 
-    services.score_customers(organization=org, as_of=services.organization_today(org))
+    services.score_customers(organization=org, as_of=org.local_date())
     Score.objects.filter(customer=book.a).delete()
     CurrentScore.objects.filter(customer=book.a).delete()
     path = tmp_path / "pay.csv"
