@@ -66,21 +66,25 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + "\n" + payload).encode()).hexdigest()
 
 
-def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
+def _hashed(
+    organization: int, seq: int, created_at: str, actor_id: Any, actor: str, action: str, object_type: str,
+    object_id: str, object_repr: str, before: Any, after: Any, reason: str,
+) -> dict[str, Any]:
+    """The fields an entry's hash covers, by the names hashed: the one definition that appending and
+    verifying share."""
     return {
-        "organization": entry.organization_id,
-        "seq": entry.seq,
-        "created_at": _canonical_time(entry.created_at),
-        "actor_id": entry.actor_id,
-        "actor": entry.actor_label,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_repr": entry.object_repr,
-        "before": entry.before,
-        "after": entry.after,
-        "reason": entry.reason,
+        "organization": organization, "seq": seq, "created_at": created_at, "actor_id": actor_id,
+        "actor": actor, "action": action, "object_type": object_type, "object_id": object_id,
+        "object_repr": object_repr, "before": before, "after": after, "reason": reason,
     }
+
+
+def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
+    return _hashed(
+        entry.organization_id, entry.seq, _canonical_time(entry.created_at), entry.actor_id, entry.actor_label,
+        entry.action, entry.object_type, entry.object_id, entry.object_repr, entry.before, entry.after,
+        entry.reason,
+    )
 
 
 @dataclass(frozen=True)
@@ -127,21 +131,11 @@ def audit_append_many(
     for event in events:
         seq += 1
         object_type, object_id, object_repr = _object_ref(event.obj)
-        fields = {
-            "organization": org_id,
-            "seq": seq,
-            "created_at": created,
-            "actor_id": actor_id,
-            "actor": actor_label,
-            "action": event.action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "object_repr": object_repr,
-            "before": jsonable(event.before),
-            "after": jsonable(event.after),
-            "reason": event.reason,
-        }
-        digest = entry_hash(prev, fields)  # over the hashed fields only (``_hashed_fields``)
+        fields = _hashed(
+            org_id, seq, created, actor_id, actor_label, event.action, object_type, object_id, object_repr,
+            jsonable(event.before), jsonable(event.after), event.reason,
+        )
+        digest = entry_hash(prev, fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
     AuditHead.objects.filter(pk=org_id).update(seq=seq, hash=prev)

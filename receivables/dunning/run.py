@@ -524,8 +524,8 @@ def dunning_run(
     """Run (or resume) the organization's dunning for ``run_date``; see the module docstring for the
     guarantees. Returns the run, or None when the organization has no default policy.
 
-    ``send_outbox=False`` leaves the run's messages pending in the outbox (the next run's outbox pass
-    sends them): the demo seed uses it so as not to print hundreds of e-mails while loading."""
+    ``send_outbox=False`` leaves the run's messages pending in the outbox instead of queueing the outbox
+    pass after commit: the demo seed sends them itself, in its own process and transaction."""
     policy = policy or DunningPolicy.objects.for_organization(organization).filter(is_default=True).first()
     if policy is None:
         return None
