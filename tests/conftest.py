@@ -28,6 +28,30 @@ def redis_url() -> str:
     return base.rsplit("/", 1)[0] + f"/{index}"
 
 
+@pytest.fixture
+def worker_app() -> Any:
+    """A Celery app configured like production (settings CELERY_*), with Redis as broker and result
+    backend (this xdist worker's own Redis database), and a worker thread consuming from it.
+
+    The queue is purged first (a message left by an interrupted run would be consumed here), and the
+    process's current Celery app is restored afterwards: the test worker makes its app current, and
+    shared tasks called later by other tests would otherwise go to Redis instead of running eagerly."""
+    from celery import Celery, current_app
+    from celery.contrib.testing.worker import start_worker
+
+    url = redis_url()
+    previous = current_app._get_current_object()
+    app = Celery("credit_platform_test", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    app.control.purge()
+    try:
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
+            yield app
+    finally:
+        previous.set_current()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not REQUIRE_SERVICES:
         return

@@ -1,27 +1,12 @@
 """Tasks through a real Celery worker on Redis (the production path), not eagerly in-process."""
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
 
 import credit_platform.imports.tasks  # noqa: F401 - registers the shared task on every app
 from credit_platform.models import ImportLog
 from customers.models import Customer
-from tests.conftest import redis_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def worker_app():
-    """A Celery app configured like production (settings CELERY_*), with Redis as broker and result
-    backend (this worker's own Redis database), and a worker thread consuming from it."""
-    url = redis_url()
-    app = Celery("credit_platform_test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
-        yield app
 
 
 def test_import_runs_on_a_real_worker(worker_app, org, tmp_path):

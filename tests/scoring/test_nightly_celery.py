@@ -8,8 +8,6 @@ import datetime as dt
 import time
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_received
 
 import scoring.tasks  # noqa: F401 - registers the shared tasks on every app
@@ -17,21 +15,9 @@ from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from customers.models import Customer
 from scoring.models import MonitoringReport, Score, ScoringRun
-from scoring.services import organization_today
-from tests.conftest import redis_url
 from tests.factories import OrganizationFactory
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def worker_app():
-    url = redis_url()
-    app = Celery("credit_platform_scoring_test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
-        yield app
 
 
 def wait_for(condition, timeout: float = 180.0) -> None:
@@ -74,7 +60,7 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
 
     wait_for(finished)
     for org, n, chunks in ((first, 60, 3), (second, 30, 2)):
-        day = organization_today(org)
+        day = org.local_date()
         run = ScoringRun.objects.get(organization=org, trigger="nightly")
         assert (run.as_of, run.chunks_total, run.chunks_done, run.scored) == (day, chunks, chunks, n)
         scores = Score.objects.filter(organization=org, as_of=day)
