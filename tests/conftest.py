@@ -3,11 +3,13 @@ so that tests marked ``postgres`` or ``redis`` never silently skip there."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 
 from credit_platform.roles import Role
@@ -17,14 +19,38 @@ from .factories import OrganizationFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
+# Celery reads these two from the environment before its configuration (celery.app.utils.Settings), so on
+# a production-like shell every app of the suite, the real-worker one included, would talk to that broker.
+# Unit tests run eagerly and the worker tests use their own Redis database: the shell's values must not
+# leak in.
+for _name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
+    os.environ.pop(_name, None)
+
+# The instant the whole suite runs at, whatever the day it is run on: every page, service and task that
+# takes "today" from an organization's clock (``Organization.local_date``) sees 2026-11-29 (10:00 UTC,
+# the same date in Berlin, Shanghai and New York). Tests about other instants (month ends, 29 February,
+# late evening in UTC-5) travel there themselves (``tests/test_business_dates.py``); the clock ticks, so
+# timeouts and durations still work.
+SUITE_NOW = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+SUITE_TODAY = SUITE_NOW.date()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_clock() -> Iterator[None]:
+    """Session-scoped so that module fixtures (the demo portfolio) run at the same instant too."""
+    with time_machine.travel(SUITE_NOW, tick=True):
+        yield
+
 
 def redis_url() -> str:
-    """One Redis database per xdist worker (sentry's testutils idea): gw0 -> db 10, gw1 -> db 11..."""
+    """One Redis database per xdist worker (sentry's testutils idea): gw0 -> db 10, gw1 -> db 11...
+    ``TEST_REDIS_DB`` moves the first index, so that two checkouts can run their suites side by side."""
     base = os.environ.get("REDIS_URL", "")
     if not base:
         return ""
+    first = int(os.environ.get("TEST_REDIS_DB", "10"))
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = 10 + int(worker[2:] or 0) if worker.startswith("gw") else 10
+    index = first + int(worker[2:] or 0) if worker.startswith("gw") else first
     return base.rsplit("/", 1)[0] + f"/{index}"
 
 

@@ -1,15 +1,17 @@
 """Test mode: SQLite by default, PostgreSQL when DATABASE_URL is set (CI sets it and REQUIRE_SERVICES)."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, DATABASES, env
+from .base import CACHES, DATABASES
 
 SECRET_KEY = "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Unit tests run Celery eagerly with errors propagated; tests about Celery start a real worker.
+# Unit tests run Celery eagerly with errors propagated; tests about Celery start a real worker on their own
+# Redis database (tests/conftest.py). The environment's broker is deliberately ignored: a shell with
+# CELERY_BROKER_URL set (as a production-like one has) must run the same suite.
 CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
 # Request threads of the live server (browser tests) must not keep connections open past a request,
 # or the test database cannot be dropped at the end of the run.

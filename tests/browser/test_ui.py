@@ -9,7 +9,7 @@ import pytest
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from credit_platform.roles import Role
-from tests.conftest import REQUIRE_SERVICES
+from tests.conftest import REQUIRE_SERVICES, SUITE_TODAY
 from tests.factories import OrganizationFactory
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,7 +38,7 @@ def browser_page(monkeypatch):
 
 def test_officer_logs_in_and_browses_customers(live_server, browser_page, member):
     org = OrganizationFactory(name="Acme Trading GmbH", slug="acme-ui")
-    load_portfolio(org, generate(DemoConfig(customers=80, invoices=4000, seed=3, as_of=dt.date.today())))
+    load_portfolio(org, generate(DemoConfig(customers=80, invoices=4000, seed=3, as_of=SUITE_TODAY)))
     member(org, Role.CREDIT_OFFICER, username="officer-ui").set_password("pw-123456")
     from django.contrib.auth import get_user_model
 

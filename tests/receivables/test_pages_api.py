@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def book(org):
-    today = timezone.localdate()
+    today = org.local_date()
     customers = []
     for k in range(12):
         c = CustomerFactory(organization=org, legal_name=f"Kunde {k} GmbH" if k else "上海华信贸易有限公司")
@@ -66,7 +66,7 @@ def test_another_tenants_customer_is_404(client, org, other_org, member):
 def test_collector_records_a_promise_and_a_call_from_the_page(client, org, member, book):
     client.force_login(member(org, Role.COLLECTOR))
     url = reverse("collections-file", args=[book[1].pk])
-    due = timezone.localdate() + dt.timedelta(days=10)
+    due = org.local_date() + dt.timedelta(days=10)
     response = client.post(url, {"action": "promise", "amount": "150.00", "promised_date": due.isoformat()})
     assert response.status_code == 302
     promise = PromiseToPay.objects.get()

@@ -15,6 +15,7 @@ from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from customers.models import Customer
 from scoring.models import MonitoringReport, Score, ScoringRun
+from tests.conftest import SUITE_TODAY
 from tests.factories import OrganizationFactory
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -47,7 +48,7 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
     settings.SCORING_NIGHTLY_HOUR = 0  # both organizations' nights are due whatever the time of the test
     first = OrganizationFactory(name="Night A", slug="night-a")
     second = OrganizationFactory(name="Night B", slug="night-b", time_zone="Asia/Shanghai")
-    today = dt.date.today()
+    today = SUITE_TODAY
     load_portfolio(first, generate(DemoConfig(customers=60, invoices=3000, seed=5, as_of=today)))
     load_portfolio(second, generate(DemoConfig(customers=30, invoices=1500, seed=6, as_of=today, prefix="B-")))
 
