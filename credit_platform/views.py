@@ -5,7 +5,6 @@ from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
@@ -24,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if org is None:
         return render(request, "platform/no_organization.html", status=403)
     require_capability(request, Cap.VIEW)
-    as_of = timezone.localdate()
+    as_of = org.local_date()
     customers = Customer.objects.for_organization(org)
     by_status = dict(customers.order_by().values_list("status").annotate(n=Count("id")))
     aging = portfolio_aging(org, as_of)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from django.views.generic import DetailView, ListView
 
 from credit_platform.permissions import TenantViewMixin
@@ -25,7 +24,7 @@ class CustomerListView(TenantViewMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        as_of = timezone.localdate()
+        as_of = self.request.organization.local_date()
         context["rows"] = page_balances(self.request.organization, list(context["object_list"]), as_of)
         context["statuses"] = Customer.Status.choices
         context["sizes"] = Customer.Size.choices
@@ -49,7 +48,7 @@ class CustomerDetailView(TenantViewMixin, DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        as_of = timezone.localdate()
+        as_of = self.request.organization.local_date()
         context["as_of"] = as_of
         context.update(customer_360(self.request.organization, self.object, as_of))
         return context

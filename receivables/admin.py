@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import DateField, Value
 from django.http import HttpRequest
-from django.utils import timezone
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.audit import audit_append
@@ -68,7 +68,7 @@ class InvoiceStateFilter(admin.SimpleListFilter):
         if self.value() == "open":
             return queryset.filter(open_amount__gt=0)
         if self.value() == "overdue":
-            return queryset.filter(open_amount__gt=0, due_date__lt=timezone.localdate())
+            return queryset.filter(open_amount__gt=0, due_date__lt=request.organization.local_date())  # type: ignore[attr-defined]
         if self.value() == "settled":
             return queryset.filter(open_amount__lte=0)
         return queryset
@@ -88,7 +88,10 @@ class InvoiceAdmin(TenantAdmin):
     date_hierarchy = "issue_date"
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).with_balances()
+        # The organization's business date rides on each row, so the column needs no per-request state.
+        today = request.organization.local_date()  # type: ignore[attr-defined]
+        business_date = Value(today, output_field=DateField())
+        return super().get_queryset(request).with_balances().annotate(business_date=business_date)
 
     @admin.display(description="Open", ordering="open_amount")
     def open_amount(self, obj: Invoice) -> Any:
@@ -96,7 +99,7 @@ class InvoiceAdmin(TenantAdmin):
 
     @admin.display(description="Days past due")
     def days_past_due(self, obj: Invoice) -> int:
-        return obj.days_past_due(timezone.localdate(), getattr(obj, "open_amount", None))
+        return obj.days_past_due(obj.business_date, getattr(obj, "open_amount", None))  # type: ignore[attr-defined]
 
 
 @admin.register(Payment)

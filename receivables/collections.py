@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 from django.db import connection
 from django.db.models import Count, Max, Min, Q
-from django.utils import timezone
 
 from credit_platform.models import Organization
 from credit_platform.sql import days_between
@@ -59,8 +58,9 @@ def customer_risk_weights(
         .filter(customer_id__in=customer_ids)
         .values_list("customer_id", "pd")
     )
+    as_of = as_of or organization.local_date()
     if balances is None:
-        balances = customer_balances(organization, as_of or timezone.localdate(), customer_ids)
+        balances = customer_balances(organization, as_of, customer_ids)
     statuses = dict(
         Customer.objects.for_organization(organization)
         .filter(pk__in=customer_ids)
@@ -72,7 +72,7 @@ def customer_risk_weights(
             out[cid] = 1.0 + 9.0 * float(pds[cid])
             continue
         bal = balances.get(cid)
-        dpd = bal.max_days_past_due(as_of or timezone.localdate()) if bal else 0
+        dpd = bal.max_days_past_due(as_of) if bal else 0
         out[cid] = STATUS_WEIGHT.get(statuses.get(cid, ""), 1.0) * (1 + min(dpd, 180) / 90)
     return out
 

@@ -298,7 +298,7 @@ def promise_create(
         organization_id=customer.organization_id,
         customer=customer,
         invoice=invoice,
-        made_on=made_on or timezone.localdate(),
+        made_on=made_on or customer.organization.local_date(),
         promised_date=promised_date,
         amount=amount,
         currency=currency,
@@ -331,7 +331,7 @@ def promise_create(
 def promise_cancel(*, promise: PromiseToPay, actor: Any, reason: str = "") -> PromiseToPay:
     if promise.status != PromiseToPay.Status.OPEN:
         raise AppError(ErrorCode.CONFLICT, f"The promise is already {promise.status}.", status=409)
-    promise.status, promise.closed_on = PromiseToPay.Status.CANCELLED, timezone.localdate()
+    promise.status, promise.closed_on = PromiseToPay.Status.CANCELLED, promise.organization.local_date()
     promise.save(update_fields=["status", "closed_on"])
     audit_append(
         organization=promise.organization_id,
@@ -361,7 +361,7 @@ def dispute_open(
         reason=reason,
         description=description,
         amount=amount,
-        opened_on=timezone.localdate(),
+        opened_on=invoice.organization.local_date(),
         opened_by=_user(actor),
     )
     dispute.full_clean(exclude=["organization", "invoice", "customer", "opened_by", "resolved_by"])
@@ -386,7 +386,7 @@ def dispute_resolve(*, dispute: Dispute, status: str, actor: Any, resolution: st
     if dispute.status != Dispute.Status.OPEN:
         raise AppError(ErrorCode.CONFLICT, f"The dispute is already {dispute.status}.", status=409)
     dispute.status, dispute.resolution = status, resolution
-    dispute.resolved_on, dispute.resolved_by = timezone.localdate(), _user(actor)
+    dispute.resolved_on, dispute.resolved_by = dispute.organization.local_date(), _user(actor)
     dispute.save(update_fields=["status", "resolution", "resolved_on", "resolved_by"])
     audit_append(
         organization=dispute.organization_id,

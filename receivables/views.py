@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from credit_platform.errors import AppError
@@ -45,11 +44,12 @@ from .statements import statement_build, statement_pdf, statement_send
 
 def _as_of(request: HttpRequest) -> dt.date:
     raw = request.GET.get("as_of", "")
+    today = request.organization.local_date()  # type: ignore[attr-defined]
     try:
-        return dt.date.fromisoformat(raw) if raw else timezone.localdate()
+        return dt.date.fromisoformat(raw) if raw else today
     except ValueError:
         messages.error(request, f"'{raw}' is not a date (YYYY-MM-DD); showing today.")
-        return timezone.localdate()
+        return today
 
 
 class OverviewView(TenantViewMixin, TemplateView):
@@ -78,7 +78,7 @@ class WorklistView(TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         org, req = self.request.organization, self.request
-        as_of = timezone.localdate()
+        as_of = org.local_date()
         scope = req.GET.get("scope", "mine" if req.membership.role == "collector" else "all")
         rows = worklist(
             org,
@@ -143,14 +143,14 @@ class CustomerFileView(TenantViewMixin, TemplateView):
         return (
             invoices_of(self.request.organization)
             .filter(customer=customer)
-            .open(timezone.localdate())
+            .open(self.request.organization.local_date())
             .order_by("due_date")
         )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         org = self.request.organization
         customer = self.customer()
-        as_of = timezone.localdate()
+        as_of = org.local_date()
         f = collections_file(org, customer, as_of)
         invoices = self.open_invoices(customer)
         forms = {
@@ -241,7 +241,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 messages.success(request, "Task closed.")
                 return self._back()
             if action == "statement":
-                statement_send(customer=customer, as_of=timezone.localdate(), actor=user)
+                statement_send(customer=customer, as_of=request.organization.local_date(), actor=user)
                 messages.success(request, "Statement of account sent.")
                 return self._back()
         except (AppError, ValidationError) as exc:

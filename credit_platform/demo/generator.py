@@ -49,7 +49,7 @@ class DemoConfig:
     customers: int = 2000
     invoices: int = 200_000
     seed: int = 42
-    as_of: dt.date = field(default_factory=dt.date.today)
+    as_of: dt.date = field(kw_only=True)  # the business date the portfolio ends on (no default: no wall clock)
     years: int = 3
     base_currency: str = "EUR"
     prefix: str = ""

@@ -1,6 +1,5 @@
 """A credit officer in a real browser (Debian's headless Chromium driven by Playwright)."""
 
-import datetime as dt
 import os
 from pathlib import Path
 

@@ -4,7 +4,6 @@ monitoring. Checks one score per customer and date, also when the night is trigg
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import pytest

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from credit_platform.demo.generator import DemoConfig, generate
@@ -44,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--invoices", type=int, default=200_000)
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
+        parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
+                            help="YYYY-MM-DD (default: the demo organization's today)")
         parser.add_argument("--organization", default="demo", help="slug of the demo organization")
         parser.add_argument("--quiet", action="store_true")
 
@@ -52,12 +52,12 @@ class Command(BaseCommand):
         if options["customers"] < 10 or options["invoices"] < options["customers"]:
             raise CommandError("--customers must be at least 10 and --invoices at least --customers.")
         say = (lambda m: None) if options["quiet"] else self.stdout.write
-        as_of = options["as_of"] or timezone.localdate()
         slug = options["organization"]
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             org = organization_create(name="Acme Trading GmbH", slug=slug, base_currency="EUR",
                                       time_zone="Europe/Berlin")
+        as_of = options["as_of"] or org.local_date()  # the demo tenant's business date
         loaded = []  # organizations whose portfolio this call loaded: they get the demo's dunning run
         if Customer.objects.for_organization(org).exists():
             say(f"Demo organization '{slug}' already has data; nothing to do.")
