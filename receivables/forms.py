@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from credit_platform.forms import IdField, IdListField
 from credit_platform.models import Membership
 
 from .models import CallNote, CollectionProfile, Dispute, DunningLevel, DunningPolicy, EclSettings
@@ -43,7 +44,7 @@ class DisputeForm(forms.Form):
 
 
 class ResolveDisputeForm(forms.Form):
-    dispute = forms.IntegerField(widget=forms.HiddenInput)
+    dispute = IdField()
     status = forms.ChoiceField(choices=[("resolved", "Resolved"), ("rejected", "Rejected")])
     resolution = forms.CharField(required=False, max_length=500)
 
@@ -75,7 +76,9 @@ class ProfileForm(forms.ModelForm):
 
 
 class AssignForm(forms.Form):
-    customers = forms.CharField(widget=forms.HiddenInput)
+    """The worklist's "Assign selected": one ``customers`` value per ticked row (no JavaScript needed)."""
+
+    customers = IdListField()
     collector: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
                                                                empty_label="Unassigned")
 
@@ -84,7 +87,11 @@ class AssignForm(forms.Form):
         self.fields["collector"].queryset = collector_choices(organization)  # type: ignore[attr-defined]
 
     def customer_ids(self) -> list[int]:
-        return [int(x) for x in self.cleaned_data["customers"].split(",") if x.strip().isdigit()]
+        return list(self.cleaned_data["customers"])
+
+
+class TaskActionForm(forms.Form):
+    task = IdField()
 
 
 class PolicyForm(forms.ModelForm):

@@ -14,9 +14,11 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from credit_platform.errors import AppError
+from credit_platform.forms import parse_id, require_valid
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
 from credit_platform.roles import Cap
 from customers.models import Customer
@@ -35,6 +37,7 @@ from .forms import (
     ProfileForm,
     PromiseForm,
     ResolveDisputeForm,
+    TaskActionForm,
 )
 from .kpis import DIMENSIONS, receivable_figures_and_portfolio
 from .models import CollectionTask, Dispute, DunningLevel, DunningPolicy, DunningRun, EclSnapshot
@@ -117,14 +120,17 @@ class WorklistView(TenantViewMixin, TemplateView):
     def post(self, request: Any) -> HttpResponse:
         require_capability(request, Cap.COLLECTIONS)
         form = AssignForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            n = services.collection_assign(
-                organization=request.organization,
-                customer_ids=form.customer_ids(),
-                collector=form.cleaned_data["collector"],
-                actor=request.user,
-            )
-            messages.success(request, f"{n} customer(s) assigned.")
+        data = require_valid(form)
+        if not data["customers"]:
+            messages.error(request, _("Tick the customers to assign first."))
+            return redirect(request.get_full_path())
+        n = services.collection_assign(
+            organization=request.organization,
+            customer_ids=form.customer_ids(),
+            collector=data["collector"],
+            actor=request.user,
+        )
+        messages.success(request, f"{n} customer(s) assigned.")
         return redirect(request.get_full_path())
 
 
@@ -194,20 +200,19 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                     return self._back()
                 return self.render_to_response(self.get_context_data(forms={"dispute_form": form}))
             if action == "resolve":
-                form = ResolveDisputeForm(request.POST)
-                if form.is_valid():
-                    dispute = get_object_or_404(
-                        Dispute.objects.for_organization(request.organization),
-                        pk=form.cleaned_data["dispute"],
-                        customer=customer,
-                    )
-                    services.dispute_resolve(
-                        dispute=dispute,
-                        status=form.cleaned_data["status"],
-                        actor=user,
-                        resolution=form.cleaned_data["resolution"],
-                    )
-                    messages.success(request, "Dispute closed.")
+                data = require_valid(ResolveDisputeForm(request.POST))
+                dispute = get_object_or_404(
+                    Dispute.objects.for_organization(request.organization),
+                    pk=data["dispute"],
+                    customer=customer,
+                )
+                services.dispute_resolve(
+                    dispute=dispute,
+                    status=data["status"],
+                    actor=user,
+                    resolution=data["resolution"],
+                )
+                messages.success(request, "Dispute closed.")
                 return self._back()
             if action == "note":
                 form = CallNoteForm(request.POST)
@@ -234,7 +239,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             if action in ("task_done", "task_cancel"):
                 task = get_object_or_404(
                     CollectionTask.objects.for_organization(request.organization),
-                    pk=request.POST.get("task"),
+                    pk=require_valid(TaskActionForm(request.POST))["task"],
                     customer=customer,
                 )
                 services.task_complete(task=task, actor=user, cancel=action == "task_cancel")
@@ -322,7 +327,7 @@ class DunningView(TenantViewMixin, TemplateView):
             instance = (
                 get_object_or_404(
                     DunningLevel.objects.for_organization(request.organization),
-                    pk=pk,
+                    pk=parse_id(pk, label="level"),
                 )
                 if pk
                 else DunningLevel(policy=policy)
