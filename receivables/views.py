@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
@@ -40,9 +41,17 @@ from .forms import (
     TaskActionForm,
 )
 from .kpis import DIMENSIONS, receivable_figures_and_portfolio
-from .models import CollectionTask, Dispute, DunningLevel, DunningPolicy, DunningRun, EclSnapshot
+from .models import (
+    CollectionTask,
+    Dispute,
+    DunningLevel,
+    DunningPolicy,
+    DunningRun,
+    EclSnapshot,
+    StatementDispatch,
+)
 from .selectors import invoices_of
-from .statements import statement_build, statement_pdf, statement_send
+from .statements import attachment_filename, statement_build, statement_pdf, statement_send
 
 
 def _as_of(request: HttpRequest) -> dt.date:
@@ -246,8 +255,8 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 messages.success(request, "Task closed.")
                 return self._back()
             if action == "statement":
-                statement_send(customer=customer, as_of=request.organization.local_date(), actor=user)
-                messages.success(request, "Statement of account sent.")
+                d = statement_send(customer=customer, as_of=request.organization.local_date(), actor=user)
+                self._report_statement(request, StatementDispatch.objects.get(pk=d.pk))
                 return self._back()
         except (AppError, ValidationError) as exc:
             messages.error(
@@ -256,6 +265,18 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             return self._back()
         messages.error(request, "Unknown action.")
         return self._back()
+
+    @staticmethod
+    def _report_statement(request: Any, d: StatementDispatch) -> None:
+        """Say what happened to the statement: sent right away (embedded mode), queued, or why not."""
+        if d.status == "sent":
+            messages.success(request, _("Statement of account sent to %(to)s.") % {"to": d.to_email})
+        elif d.status == "no_address":
+            messages.error(request, _("No statement was sent: the customer has no e-mail address."))
+        elif d.status == "failed":
+            messages.error(request, _("The statement could not be sent: %(error)s") % {"error": d.error[:300]})
+        else:
+            messages.info(request, _("Statement of account queued for %(to)s.") % {"to": d.to_email})
 
     def _back(self) -> HttpResponse:
         return HttpResponseRedirect(reverse("collections-file", args=[self.kwargs["pk"]]))
@@ -267,7 +288,9 @@ class StatementPdfView(TenantViewMixin, View):
         as_of = _as_of(request)
         pdf = statement_pdf(statement_build(request.organization, customer, as_of))
         response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="statement-{customer.external_id}-{as_of}.pdf"'
+        response["Content-Disposition"] = content_disposition_header(
+            False, attachment_filename(customer.external_id, as_of)
+        )
         return response
 
 
