@@ -82,3 +82,14 @@ def require_valid(form: forms.BaseForm) -> dict[str, Any]:
     if not form.is_valid():
         raise BadRequest(form_errors_text(form))
     return form.cleaned_data
+
+
+def reason_param(request: Any, name: str = "reason") -> str:
+    """A free-text reason posted with an action (it goes to the audit ledger): at most NOTE_MAX_CHARS."""
+    from .bounds import NOTE_MAX_CHARS
+
+    text = request.POST.get(name, "").strip()
+    if len(text) > NOTE_MAX_CHARS:
+        raise BadRequest(_("%(name)s: %(n)s characters; at most %(max)s are allowed.") % {
+            "name": name, "n": len(text), "max": NOTE_MAX_CHARS})
+    return text

@@ -27,6 +27,7 @@ from .models import (
     Invoice,
     Order,
     Payment,
+    PromiseInvoice,
     PromiseToPay,
     StatementDispatch,
 )
@@ -219,15 +220,27 @@ class CollectionTaskAdmin(TenantAdmin):
     readonly_fields = ["run", "completed_at", "completed_by"]
 
 
+class PromiseInvoiceInline(admin.TabularInline):
+    model = PromiseInvoice
+    extra = 0
+    fields = ("invoice", "open_amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(PromiseToPay)
-class PromiseToPayAdmin(TenantAdmin):
-    change_capability = Cap.COLLECTIONS
-    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
-                    "received"]
+class PromiseToPayAdmin(ReadOnlyTenantAdmin):
+    """Promises are made on a customer's collections page or through the API (``promise_create``: the
+    policy's horizon, the invoices covered, the ledger entry); here they are read."""
+
+    list_display = ["customer", "made_on", "promised_date", "amount", "currency", "status", "received"]
     list_filter = ["status"]
-    list_select_related = ["customer", "invoice"]
-    search_fields = ["customer__legal_name", "customer__external_id", "invoice__number"]
-    autocomplete_fields = ["customer", "invoice"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__legal_name", "customer__external_id", "coverage__invoice__number"]
+    inlines = [PromiseInvoiceInline]
 
 
 @admin.register(Dispute)

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,6 +18,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
+from credit_platform.bounds import parse_date_param
 from credit_platform.errors import AppError
 from credit_platform.forms import parse_id, require_valid
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
@@ -54,14 +55,20 @@ from .selectors import invoices_of
 from .statements import attachment_filename, statement_build, statement_pdf, statement_send
 
 
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    """A service's ValidationError on the form that sent the input: per field where the form has the field,
+    else as a form error; the user's input stays in the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
 def _as_of(request: HttpRequest) -> dt.date:
-    raw = request.GET.get("as_of", "")
-    today = request.organization.local_date()  # type: ignore[attr-defined]
-    try:
-        return dt.date.fromisoformat(raw) if raw else today
-    except ValueError:
-        messages.error(request, f"'{raw}' is not a date (YYYY-MM-DD); showing today.")
-        return today
+    """The ``as_of`` of the query string, else the organization's today. A value that is not a date, or
+    one outside the supported dates (credit_platform.bounds), answers 400 saying so."""
+    return parse_date_param(request.GET.get("as_of", "")) or request.organization.local_date()  # type: ignore[attr-defined]
 
 
 class OverviewView(TenantViewMixin, TemplateView):
@@ -162,6 +169,10 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             .order_by("due_date")
         )
 
+    def promise_form(self, customer: Customer, invoices: Any, *args: Any, **kwargs: Any) -> PromiseForm:
+        return PromiseForm(*args, invoices=invoices, made_on=self.request.organization.local_date(),
+                           horizon=services.promise_horizon(customer), **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         org = self.request.organization
         customer = self.customer()
@@ -169,8 +180,8 @@ class CustomerFileView(TenantViewMixin, TemplateView):
         f = collections_file(org, customer, as_of)
         invoices = self.open_invoices(customer)
         forms = {
-            "promise_form": PromiseForm(
-                invoices=invoices, initial={"promised_date": as_of + dt.timedelta(days=7)}
+            "promise_form": self.promise_form(
+                customer, invoices, initial={"promised_date": as_of + dt.timedelta(days=7)}
             ),
             "dispute_form": DisputeForm(invoices=invoices),
             "note_form": CallNoteForm(),
@@ -184,6 +195,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             "customer": customer,
             "as_of": as_of,
             "can_work": has_capability(self.request, Cap.COLLECTIONS),
+            "can_manage": has_capability(self.request, Cap.POLICY_EDIT),
         }
 
     def post(self, request: Any, pk: int) -> HttpResponse:
@@ -195,11 +207,15 @@ class CustomerFileView(TenantViewMixin, TemplateView):
         form: Any = None
         try:
             if action == "promise":
-                form = PromiseForm(request.POST, invoices=invoices)
+                form = self.promise_form(customer, invoices, request.POST)
                 if form.is_valid():
-                    services.promise_create(customer=customer, actor=user, **form.cleaned_data)
-                    messages.success(request, "Promise to pay recorded; dunning of what it covers pauses.")
-                    return self._back()
+                    try:
+                        promise = services.promise_create(customer=customer, actor=user, **form.cleaned_data)
+                    except ValidationError as exc:  # the service's rules (dates, invoices): on the form
+                        _add_errors(form, exc)
+                    else:
+                        self._report_promise(request, promise)
+                        return self._back()
                 return self.render_to_response(self.get_context_data(forms={"promise_form": form}))
             if action == "dispute":
                 form = DisputeForm(request.POST, invoices=invoices)
@@ -259,12 +275,27 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 self._report_statement(request, StatementDispatch.objects.get(pk=d.pk))
                 return self._back()
         except (AppError, ValidationError) as exc:
+            if isinstance(exc, AppError) and exc.status == 403:
+                raise PermissionDenied(exc.message) from None
             messages.error(
                 request, getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", [str(exc)]))
             )
             return self._back()
         messages.error(request, "Unknown action.")
         return self._back()
+
+    @staticmethod
+    def _report_promise(request: Any, promise: Any) -> None:
+        covered = list(promise.coverage.select_related("invoice"))
+        if covered:
+            messages.success(request, _(
+                "Promise to pay recorded; dunning of %(n)s invoice(s) (%(numbers)s) pauses until %(date)s."
+            ) % {"n": len(covered), "numbers": ", ".join(c.invoice.number for c in covered[:10])
+                 + ("…" if len(covered) > 10 else ""), "date": promise.promised_date.isoformat()})
+        else:
+            messages.warning(request, _(
+                "Promise to pay recorded. Its amount pays no open invoice in full, so dunning continues; "
+                "tick the invoices it is for to pause their dunning."))
 
     @staticmethod
     def _report_statement(request: Any, d: StatementDispatch) -> None:
