@@ -267,7 +267,8 @@ def statement_pdf(st: Statement) -> bytes:
     return buf.getvalue()
 
 
-def _recipient(customer: Customer) -> str:
+def statement_recipient(customer: Customer) -> str:
+    """The address statements go to: the collections profile's dunning e-mail, else the customer's."""
     profile = CollectionProfile.objects.filter(customer=customer).first()
     return (profile.dunning_email if profile and profile.dunning_email else "") or customer.email
 
@@ -336,7 +337,7 @@ def statement_send(*, customer: Customer, as_of: dt.date, actor: Any) -> Stateme
         customer=customer,
         as_of=as_of,
         kind=StatementDispatch.Kind.ON_DEMAND,
-        to_email=_recipient(customer),
+        to_email=statement_recipient(customer),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     transaction.on_commit(lambda: statement_dispatch_send(d))
@@ -360,7 +361,7 @@ def statements_send_scheduled(*, organization: Organization, as_of: dt.date) -> 
                 customer=c,
                 as_of=as_of,
                 kind=StatementDispatch.Kind.SCHEDULED,
-                to_email=_recipient(c),
+                to_email=statement_recipient(c),
             )
             for c in customers.values()
         ],

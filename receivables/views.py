@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from customers.models import Customer
 
 from . import ecl, services
 from .collections import collections_file, worklist, worklist_page
+from .dunning.messages import subject_preview
 from .dunning.policy import dunning_level_save, dunning_policy_ensure_default, dunning_policy_update
 from .dunning.run import RunRequest, dunning_run_request
 from .forms import (
@@ -52,7 +53,31 @@ from .models import (
     StatementDispatch,
 )
 from .selectors import invoices_of
-from .statements import attachment_filename, statement_build, statement_pdf, statement_send
+from .statements import (
+    attachment_filename,
+    statement_build,
+    statement_pdf,
+    statement_recipient,
+    statement_send,
+)
+
+
+def _confirm(request: HttpRequest, **context: Any) -> HttpResponse:
+    """The confirmation step of an action that e-mails customers or changes their credit status: a page that
+    posts the same action again with ``confirm=1`` (works without JavaScript)."""
+    return render(request, "receivables/confirm.html", context)
+
+
+def _level_effect(level: DunningLevel) -> str:
+    what = []
+    if level.send_message:
+        what.append(_("an e-mail to the customer"))
+    if level.task:
+        what.append(_("a task: %(task)s") % {"task": level.get_task_display()})
+    if level.credit_hold:
+        what.append(_("credit hold of the customer"))
+    return _("%(name)s (%(days)+d days): %(what)s") % {
+        "name": level.name, "days": level.days, "what": ", ".join(what) or _("recorded only")}
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
@@ -271,7 +296,24 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 messages.success(request, "Task closed.")
                 return self._back()
             if action == "statement":
-                d = statement_send(customer=customer, as_of=request.organization.local_date(), actor=user)
+                as_of = request.organization.local_date()
+                to = statement_recipient(customer)
+                if not to:
+                    messages.error(request, _("No statement was sent: the customer has no e-mail address."))
+                    return self._back()
+                if request.POST.get("confirm") != "1":
+                    return _confirm(
+                        request,
+                        title=_("E-mail a statement of account?"),
+                        message=_("The statement of account of %(customer)s as of %(date)s (open items, aging and "
+                                  "payments of the last 90 days) will be e-mailed to %(to)s.") % {
+                            "customer": customer.legal_name, "date": as_of.isoformat(), "to": to},
+                        fields={"action": "statement"},
+                        confirm_label=_("E-mail the statement"),
+                        post_url=request.path,
+                        cancel_url=request.path,
+                    )
+                d = statement_send(customer=customer, as_of=as_of, actor=user)
                 self._report_statement(request, StatementDispatch.objects.get(pk=d.pk))
                 return self._back()
         except (AppError, ValidationError) as exc:
@@ -337,6 +379,9 @@ class DunningView(TenantViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         policy = self.policy()
         levels = list(policy.levels.order_by("days"))
+        for lv in levels:  # the subject as a customer reads it, not its template source
+            lv.subject_preview = subject_preview(lv.subject_en, organization=self.request.organization,
+                                                 level=lv.name)
         edit = self.request.GET.get("level")
         edit_level = next((lv for lv in levels if str(lv.pk) == edit), None)
         org = self.request.organization
@@ -364,7 +409,25 @@ class DunningView(TenantViewMixin, TemplateView):
         action = request.POST.get("action")
         if action == "run":
             require_capability(request, Cap.DUNNING_RUN)
-            self.policy()  # the page shows (and so creates) the default policy; a first POST gets it too
+            policy = self.policy()  # the page shows (and so creates) the default policy; a first POST gets it too
+            org, today = request.organization, request.organization.local_date()
+            done = DunningRun.objects.for_organization(org).filter(
+                run_date=today, status=DunningRun.Status.COMPLETED
+            ).exists()
+            if request.POST.get("confirm") != "1" and not done:  # a completed run adds nothing: no need to ask
+                levels = [lv for lv in policy.levels.order_by("days") if lv.is_active]
+                return _confirm(
+                    request,
+                    title=_("Run today's dunning now?"),
+                    message=_("Today's dunning run (%(date)s) starts now instead of after %(hour)s:00. It sends "
+                              "every reminder that is due today and cannot be undone:") % {
+                        "date": today.isoformat(), "hour": policy.run_hour},
+                    details=[_level_effect(lv) for lv in levels],
+                    fields={"action": "run"},
+                    confirm_label=_("Run dunning now"),
+                    post_url=request.path,
+                    cancel_url=request.path,
+                )
             self._report(request, dunning_run_request(organization=request.organization, actor=request.user))
             return redirect("collections-dunning")
         require_capability(request, Cap.POLICY_EDIT)

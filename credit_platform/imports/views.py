@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from credit_platform.models import ImportLog
@@ -75,7 +76,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
             )
             encoding = form.cleaned_data["encoding"]
             transaction.on_commit(lambda: import_run.delay(log.pk, encoding))
-            messages.info(request, f"{upload.name} is being imported.")
+            if form.cleaned_data["dry_run"]:
+                messages.info(request, _("%(name)s is being checked (dry run): nothing will be written.")
+                              % {"name": upload.name})
+            else:
+                messages.info(request, f"{upload.name} is being imported.")
             return redirect("import-detail", pk=log.pk)
     logs = ImportLog.objects.for_organization(org).select_related("user")[:50]
     return render(request, "imports/list.html", {"form": form, "logs": logs, "kinds": importers()})
