@@ -25,7 +25,7 @@ class TenantAPIMixin:
 
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)  # type: ignore[misc]
-        membership = resolve_membership(request.user, request.META.get(HEADER))
+        membership = resolve_membership(request.user, request.META.get(HEADER) or None, strict=True)
         request.membership = membership  # type: ignore[attr-defined]
         request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
         request._request.membership = membership  # type: ignore[attr-defined]
