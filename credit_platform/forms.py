@@ -69,7 +69,7 @@ class IdListField(forms.Field):
 
 def form_errors_text(form: forms.BaseForm) -> str:
     """A form's errors as one sentence: "field: reason; field: reason"."""
-    parts = []
+    parts: list[str] = []
     for name, errors in form.errors.items():
         label = (form.fields[name].label or name) if name in form.fields else ""
         parts.extend(f"{label}: {e}" if label else str(e) for e in errors)

@@ -1,6 +1,6 @@
 import binascii
 from base64 import b64decode
-from typing import Any
+from typing import Any, cast
 from urllib import parse
 
 from rest_framework.exceptions import ValidationError
@@ -38,4 +38,4 @@ class IdCursorPagination(CursorPagination):
             raise invalid
         if position is not None and not (position.isascii() and position.isdigit() and int(position) <= MAX_ID):
             raise invalid
-        return Cursor(offset=offset, reverse=reverse, position=position)
+        return Cursor(offset=offset, reverse=reverse, position=cast(Any, position))  # DRF keeps it a str

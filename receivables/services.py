@@ -34,6 +34,7 @@ from .models import (
     PromiseInvoice,
     PromiseToPay,
 )
+from .selectors import invoices_of
 
 PROFILE_FIELDS = (
     "collector",
@@ -303,8 +304,7 @@ def promise_coverage(
     org = customer.organization_id
     if named:
         balances = {
-            i.pk: i.open_amount
-            for i in Invoice.objects.for_organization(org).filter(pk__in=[n.pk for n in named]).open(made_on)
+            i.pk: i.open_amount for i in invoices_of(org).filter(pk__in=[n.pk for n in named]).open(made_on)
         }
         errors = []
         for inv in named:
@@ -317,7 +317,7 @@ def promise_coverage(
         return [(inv, balances[inv.pk]) for inv in named]
     covered, left = [], amount
     for inv in (
-        Invoice.objects.for_organization(org)
+        invoices_of(org)
         .filter(customer=customer, currency=currency)
         .open(made_on)
         .order_by("due_date", "number")

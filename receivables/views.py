@@ -363,7 +363,7 @@ class StatementPdfView(TenantViewMixin, View):
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(
             False, attachment_filename(customer.external_id, as_of)
-        )
+        ) or ""
         return response
 
 
@@ -380,8 +380,8 @@ class DunningView(TenantViewMixin, TemplateView):
         policy = self.policy()
         levels = list(policy.levels.order_by("days"))
         for lv in levels:  # the subject as a customer reads it, not its template source
-            lv.subject_preview = subject_preview(lv.subject_en, organization=self.request.organization,
-                                                 level=lv.name)
+            preview = subject_preview(lv.subject_en, organization=self.request.organization, level=lv.name)
+            lv.subject_preview = preview  # type: ignore[attr-defined]
         edit = self.request.GET.get("level")
         edit_level = next((lv for lv in levels if str(lv.pk) == edit), None)
         org = self.request.organization
