@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.audit import audit_append
+from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
 from .models import (
@@ -218,6 +219,13 @@ class CollectionTaskAdmin(TenantAdmin):
     search_fields = ["customer__legal_name", "customer__external_id", "title"]
     autocomplete_fields = ["customer"]
     readonly_fields = ["run", "completed_at", "completed_by"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A hand-over of the managers' queue is closed by a credit manager only (as on the pages)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_managers_handover and not has_capability(request, Cap.POLICY_EDIT):
+            fields += ["status", "assigned_to"]
+        return fields
 
 
 class PromiseInvoiceInline(admin.TabularInline):

@@ -170,3 +170,11 @@ def test_the_handover_rule_holds_in_the_service_for_every_edge(org, member, hand
         task_complete(task=agency, actor=member(org, Role.COLLECTOR))
     assert getattr(err.value, "status", None) == 403
     assert task_complete(task=agency, actor=None).status == "done"  # the system (a command) may
+
+
+def test_the_admin_does_not_let_a_credit_officer_close_a_handover(client, org, member, handover):
+    _c, agency, _call = handover
+    client.force_login(member(org, Role.CREDIT_OFFICER))  # works collections, may use the admin
+    page = client.get(reverse("admin:receivables_collectiontask_change", args=[agency.pk]))
+    assert page.status_code == 200
+    assert "status" not in page.context["adminform"].form.fields
