@@ -300,7 +300,7 @@ def statement_dispatch_send(dispatch: StatementDispatch) -> StatementDispatch:
     with the next customer, and a failed dispatch is retried by the next pass."""
     with transaction.atomic():
         d = (
-            StatementDispatch.objects.select_for_update(skip_locked=True)
+            StatementDispatch.objects.select_for_update(skip_locked=True, of=("self",))  # the dispatch only
             .select_related("customer", "organization", "created_by")
             .filter(pk=dispatch.pk, status__in=["pending", "failed"])
             .first()
