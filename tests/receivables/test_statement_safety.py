@@ -128,3 +128,11 @@ def test_statement_pdf_file_name_from_an_external_id_with_a_quote_injects_no_hea
         header = response["Content-Disposition"]
         # one parameter, one quoted token of safe characters: nothing can close the quote or add a parameter
         assert re.fullmatch(r'inline; filename="statement-[A-Za-z0-9._-]+-2026-03-01\.pdf"', header), header
+
+
+def test_a_9_mb_address_from_an_old_row_is_cut_in_the_pdf(org):
+    c = CustomerFactory(organization=org)
+    Customer.objects.filter(pk=c.pk).update(address="Long Road " * (900 * 1024))  # ~9 MB, written around the bound
+    c.refresh_from_db()
+    pdf = statement_pdf(statement_build(org, c, D(2026, 3, 1)))
+    assert pdf.startswith(b"%PDF") and len(pdf) < 100_000  # laid out from the first 1,000 characters only
