@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.audit import audit_append
+from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
 from .models import (
@@ -27,6 +28,7 @@ from .models import (
     Invoice,
     Order,
     Payment,
+    PromiseInvoice,
     PromiseToPay,
     StatementDispatch,
 )
@@ -218,16 +220,35 @@ class CollectionTaskAdmin(TenantAdmin):
     autocomplete_fields = ["customer"]
     readonly_fields = ["run", "completed_at", "completed_by"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A hand-over of the managers' queue is closed by a credit manager only (as on the pages)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_managers_handover and not has_capability(request, Cap.POLICY_EDIT):
+            fields += ["status", "assigned_to"]
+        return fields
+
+
+class PromiseInvoiceInline(admin.TabularInline):
+    model = PromiseInvoice
+    extra = 0
+    fields = ("invoice", "open_amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(PromiseToPay)
-class PromiseToPayAdmin(TenantAdmin):
-    change_capability = Cap.COLLECTIONS
-    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
-                    "received"]
+class PromiseToPayAdmin(ReadOnlyTenantAdmin):
+    """Promises are made on a customer's collections page or through the API (``promise_create``: the
+    policy's horizon, the invoices covered, the ledger entry); here they are read."""
+
+    list_display = ["customer", "made_on", "promised_date", "amount", "currency", "status", "received"]
     list_filter = ["status"]
-    list_select_related = ["customer", "invoice"]
-    search_fields = ["customer__legal_name", "customer__external_id", "invoice__number"]
-    autocomplete_fields = ["customer", "invoice"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__legal_name", "customer__external_id", "coverage__invoice__number"]
+    inlines = [PromiseInvoiceInline]
 
 
 @admin.register(Dispute)
