@@ -38,7 +38,8 @@ from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 from customers.models import Country, Customer, CustomerGroup, Sector
 
-from .models import Allocation, CollectionProfile, Invoice
+from .balances import invoice_balances
+from .models import CollectionProfile, Invoice
 from .selectors import AGING_BUCKETS, Aging, _bucket_case, aging_from_rows
 
 MAX_COUNTBACK_MONTHS = 24
@@ -107,20 +108,18 @@ class Figures:
 
 
 def _open_rows(organization: Organization, as_of: dt.date, key_sql: str) -> list[tuple]:
+    """Open items of ``receivables.balances`` by (key, currency, aging bucket)."""
     case, case_params = _bucket_case(as_of)
+    items = invoice_balances(organization.pk, as_of)
     sql = f"""
-        SELECT {key_sql} AS k, i.currency, {case} AS bucket, sum(i.amount - coalesce(a.paid, 0)), count(*)
-        FROM {Invoice._meta.db_table} i
-        JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
-        LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = i.customer_id
-        LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {Allocation._meta.db_table}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
-          ON a.invoice_id = i.id
-        WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount - coalesce(a.paid, 0) >= 0.005
+        SELECT {key_sql} AS k, o.currency, {case} AS bucket, sum(o.open_amount), count(*)
+        FROM ({items.text}) o
+        JOIN {Customer._meta.db_table} c ON c.id = o.customer_id
+        LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = o.customer_id
         GROUP BY 1, 2, 3
     """  # noqa: S608 - identifiers from model meta and DIMENSIONS, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*case_params, organization.pk, as_of, organization.pk, as_of])
+        cursor.execute(sql, [*case_params, *items.params])
         return cursor.fetchall()
 
 

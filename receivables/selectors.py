@@ -1,9 +1,8 @@
 """Reads over receivables: open items, aging and exposure, as of any date, in base currency.
 
-One grouped SQL statement does the work (invoices joined to their summed allocations); bucket
-boundaries are computed in Python as dates, so the SQL is the same on PostgreSQL and SQLite.
-Differences are rounded to the cent before comparing with zero: SQLite sums NUMERIC as binary floats
-(3445.53 - 1879.37 - 1566.16 = 4.5e-13 there), PostgreSQL is exact either way.
+One grouped SQL statement does the work, over the open items of ``receivables.balances`` (the one
+definition of open balance and days past due); bucket boundaries are computed in Python as dates, so
+the SQL is the same on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from django.db import connection
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 
-from .models import Allocation, Invoice, Order, Payment
+from .balances import days_past_due, invoice_balances
+from .models import Invoice, Order, Payment
 
 CENT_UNIT = Decimal("0.01")
 
@@ -45,14 +45,14 @@ def payments_of(organization: Organization | int) -> Any:
     return Payment.objects.for_organization(organization)
 
 
-def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
-    """SQL CASE mapping due_date to a bucket key; days past due = as_of - due_date."""
+def _bucket_case(as_of: dt.date, due_date: str = "o.due_date") -> tuple[str, list[dt.date]]:
+    """SQL CASE mapping a due date to a bucket key; days past due = as_of - due_date."""
     parts, params = [], []
     for key, _label, _low, high in AGING_BUCKETS:
         if high is None:
             parts.append(f"ELSE '{key}'")
         else:
-            parts.append(f"WHEN i.due_date >= %s THEN '{key}'")
+            parts.append(f"WHEN {due_date} >= %s THEN '{key}'")
             params.append(as_of - dt.timedelta(days=high))
     return "CASE " + " ".join(parts) + " END", params
 
@@ -61,30 +61,23 @@ def open_items_grouped(
     organization: Organization, as_of: dt.date, *, by_customer: bool,
     customer_ids: Iterable[int] | None = None,
 ) -> list[tuple]:
-    """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date)."""
-    case, case_params = _bucket_case(as_of)
-    inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    where = ["i.organization_id = %s", "i.issue_date <= %s"]
-    params: list[Any] = [organization.pk, as_of]
+    """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date) of the open
+    items of ``receivables.balances.invoice_balances``; for named customers only their invoices and
+    allocations are read."""
     if customer_ids is not None:
-        ids = list(customer_ids)
-        if not ids:
+        customer_ids = list(customer_ids)
+        if not customer_ids:
             return []
-        where.append(f"i.customer_id IN ({', '.join(['%s'] * len(ids))})")
-        params += ids
-    cust = "i.customer_id, " if by_customer else ""
+    case, case_params = _bucket_case(as_of)
+    items = invoice_balances(organization.pk, as_of, customer_ids=customer_ids)
+    cust = "o.customer_id, " if by_customer else ""
     sql = f"""
-        SELECT {cust}i.currency, {case} AS bucket, sum(round(i.amount - coalesce(a.paid, 0), 2)), count(*),
-               min(i.due_date)
-        FROM {inv} i
-        LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {alloc}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
-          ON a.invoice_id = i.id
-        WHERE {' AND '.join(where)} AND round(i.amount - coalesce(a.paid, 0), 2) > 0
-        GROUP BY {cust}i.currency, bucket
+        SELECT {cust}o.currency, {case} AS bucket, sum(o.open_amount), count(*), min(o.due_date)
+        FROM ({items.text}) o
+        GROUP BY {cust}o.currency, bucket
     """  # noqa: S608 - identifiers from model meta, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*case_params, organization.pk, as_of, *params])
+        cursor.execute(sql, [*case_params, *items.params])
         return cursor.fetchall()
 
 
@@ -164,7 +157,8 @@ class CustomerBalance:
     oldest_due: dt.date | None = None
 
     def max_days_past_due(self, as_of: dt.date) -> int:
-        return max((as_of - self.oldest_due).days, 0) if self.oldest_due and self.overdue > 0 else 0
+        """Days past due of the customer's oldest overdue invoice."""
+        return days_past_due(self.oldest_due, as_of, self.overdue) if self.oldest_due else 0
 
 
 def customer_balances(
