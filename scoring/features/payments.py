@@ -27,11 +27,13 @@ one rate per currency, as the receivables selectors do.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from receivables.models import Allocation, Invoice, Order
+from receivables.balances import days_past_due_sql, invoice_balances
+from receivables.models import Invoice, Order
 
 from .scope import Scope, days_between, fetch, windows
 
@@ -43,9 +45,7 @@ def _window(lo: str, hi: str = "t") -> str:
 
 
 def payment_aggregates(organization_id: int, as_of: dt.date, scope: Scope) -> pd.DataFrame:
-    inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    inv_scope, params = scope.sql("i.customer_id")
-    params.update(windows(as_of), org=organization_id)
+    params: dict[str, Any] = dict(windows(as_of))
     w3, w6, w12, prior = _window("d3m"), _window("d6m"), _window("d12m"), _window("d12m", "d3m")
     sums = []
     for tag, cond in (("3m", w3), ("6m", w6), ("12m", w12)):
@@ -53,25 +53,25 @@ def payment_aggregates(organization_id: int, as_of: dt.date, scope: Scope) -> pd
         sums.append(f"SUM(CASE WHEN {cond} THEN dbt ELSE 0 END) AS s_{tag}")
         sums.append(f"SUM(CASE WHEN {cond} THEN amount * dbt ELSE 0 END) AS wsum_{tag}")
         sums.append(f"SUM(CASE WHEN {cond} THEN amount ELSE 0 END) AS asum_{tag}")
-    # Invoices joined to their allocations and grouped per invoice: whatever join the planner picks
-    # (index nested loop for a chunk, hash join for a whole book), its cost stays linear. An
-    # aggregated subquery joined afterwards can land on the inner side of a nested loop when
+    # Every invoice on the book at t with its open amount and settlement date (receivables.balances), in
+    # the per-invoice shape: invoices joined to their allocations and grouped per invoice, whatever join
+    # the planner picks (index nested loop for a chunk, hash join for a whole book) its cost stays
+    # linear. An aggregated subquery joined afterwards can land on the inner side of a nested loop when
     # statistics mislead the planner, and is then re-aggregated once per invoice.
+    book, book_params = invoice_balances(
+        organization_id, as_of, open_only=False, settled_on=True, per_invoice=True, **scope.balance_kwargs()
+    ).named("bal")
+    params.update(book_params)
     sql = f"""
-        WITH inv AS (
-            SELECT i.customer_id, i.currency, i.amount, i.issue_date, i.due_date,
-                   ROUND(i.amount - COALESCE(SUM(al.amount), 0), 2) AS open_amt, MAX(al.allocated_on) AS last_on
-            FROM {inv} i LEFT JOIN {alloc} al ON al.invoice_id = i.id AND al.allocated_on <= %(t)s
-            WHERE i.organization_id = %(org)s AND i.issue_date <= %(t)s{inv_scope}
-            GROUP BY i.id, i.customer_id, i.currency, i.amount, i.issue_date, i.due_date
-        ), d AS (
-            SELECT customer_id, currency, amount, issue_date, due_date, open_amt,
+        WITH d AS (
+            SELECT customer_id, currency, amount, issue_date, due_date, open_amount AS open_amt,
                    CASE WHEN due_date > %(t)s THEN NULL
-                        WHEN open_amt > 0 THEN {days_between('%(t)s', 'due_date')}
-                        ELSE {days_between('last_on', 'due_date')} END AS raw_dbt
-            FROM inv
+                        WHEN open_amount > 0 THEN {days_between('%(t)s', 'due_date')}
+                        ELSE {days_between('settled_on', 'due_date')} END AS raw_dbt,
+                   {days_past_due_sql('%(t)s', 'due_date', 'open_amount')} AS dpd
+            FROM ({book}) b
         ), e AS (
-            SELECT customer_id, currency, amount, issue_date, due_date, open_amt,
+            SELECT customer_id, currency, amount, issue_date, due_date, open_amt, dpd,
                    CASE WHEN raw_dbt > 0 THEN raw_dbt ELSE 0 END AS dbt
             FROM d
         )
@@ -85,9 +85,8 @@ def payment_aggregates(organization_id: int, as_of: dt.date, scope: Scope) -> pd
                SUM(CASE WHEN {w12} AND dbt >= 60 THEN 1 ELSE 0 END) AS c60,
                SUM(CASE WHEN {w12} AND dbt >= 90 THEN 1 ELSE 0 END) AS c90,
                SUM(CASE WHEN open_amt > 0 THEN open_amt ELSE 0 END) AS open_amt,
-               SUM(CASE WHEN open_amt > 0 AND due_date < %(t)s THEN open_amt ELSE 0 END) AS overdue_amt,
-               MAX(CASE WHEN open_amt > 0 AND due_date < %(t)s THEN {days_between('%(t)s', 'due_date')} END)
-                   AS max_dpd,
+               SUM(CASE WHEN dpd > 0 THEN open_amt ELSE 0 END) AS overdue_amt,
+               MAX(CASE WHEN dpd > 0 THEN dpd END) AS max_dpd,
                SUM(CASE WHEN issue_date > %(d3m)s THEN amount ELSE 0 END) AS sales_3m,
                MIN(issue_date) AS first_invoice
         FROM e
