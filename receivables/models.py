@@ -142,7 +142,8 @@ class Invoice(TenantOwned):
     def open_amount_on(self, as_of: dt.date | None = None) -> Decimal:
         """The balance as of a date (everything recorded without one), by ``receivables.balances``: one
         query. Like ``with_balances`` it does not look at the issue date (``open`` does)."""
-        value = Invoice.objects.filter(pk=self.pk).with_balances(as_of).values_list("open_amount", flat=True).get()
+        balances = Invoice.objects.filter(pk=self.pk).with_balances(as_of)
+        value = balances.values_list("open_amount", flat=True).get()  # type: ignore[misc]  # an annotation
         return money(value)
 
     def days_past_due(self, as_of: dt.date, open_amount: Decimal | None = None) -> int:
