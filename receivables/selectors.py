@@ -164,18 +164,26 @@ class CustomerBalance:
 def customer_balances(
     organization: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None
 ) -> dict[int, CustomerBalance]:
+    """Open and overdue balance per customer in base currency. Each currency's open total of a customer
+    is converted once and split over its buckets (``convert_split``), as the aging and the receivable KPIs
+    do, so a customer's figures agree to the cent on every page."""
     rows = open_items_grouped(organization, as_of, by_customer=True, customer_ids=customer_ids)
     fx = FxTable.load(organization, as_of, {r[1] for r in rows})
+    parts: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(dict)
     out: dict[int, CustomerBalance] = defaultdict(CustomerBalance)
     for customer_id, currency, bucket, amount, count, oldest in rows:
-        value = fx.convert(money(str(amount)), currency)
+        parts[(customer_id, currency)][bucket] = money(str(amount))
         bal = out[customer_id]
-        bal.open += value
         bal.invoices += count
         if bucket != "current":
-            bal.overdue += value
             oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(str(oldest))
             bal.oldest_due = oldest if bal.oldest_due is None else min(bal.oldest_due, oldest)
+    for (customer_id, currency), by_bucket in parts.items():
+        bal = out[customer_id]
+        for bucket, value in convert_split(by_bucket, currency, fx).items():
+            bal.open += value
+            if bucket != "current":
+                bal.overdue += value
     return dict(out)
 
 
