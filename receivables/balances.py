@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.expressions import Expression
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce, Greatest, Round
 
 from credit_platform.money import CENT, ZERO
 from credit_platform.sql import cents, epoch_days
@@ -216,16 +216,13 @@ def allocated_expression(as_of: dt.date | None) -> Expression:
     return Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY)
 
 
-def open_amount_expression(allocated: str = "allocated") -> Expression:
-    """``max(round(amount - <allocated annotation>, 2), 0)`` as an ORM expression."""
-    raw = Round(F("amount") - F(allocated), 2, output_field=MONEY)
-    return Case(When(condition=_positive(raw), then=raw), default=Value(ZERO), output_field=MONEY)
-
-
-def _positive(expression: Expression) -> Any:
-    from django.db.models.lookups import GreaterThan
-
-    return GreaterThan(expression, Value(0))
+def open_amount_expression(as_of: dt.date | None) -> Expression:
+    """``max(round(amount - allocated, 2), 0)`` of the row's invoice as an ORM expression. The allocations'
+    subquery appears once in it (GREATEST rather than a CASE that would repeat it): a queryset filtering
+    on the open amount and selecting it evaluates it twice per invoice, through the allocation's invoice
+    index."""
+    raw = Round(F("amount") - allocated_expression(as_of), 2, output_field=MONEY)
+    return Greatest(raw, Value(0), output_field=MONEY)
 
 
 # --- many dates at once (ECL history) -----------------------------------------------------------------

@@ -78,11 +78,11 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
     """The ORM form of ``receivables.balances``: the one rule of open balance and days past due."""
 
     def with_balances(self, as_of: dt.date | None = None) -> InvoiceQuerySet:
-        """Annotate ``allocated`` (allocations dated on or before ``as_of``; all recorded without a date)
-        and ``open_amount`` (``max(round(amount - allocated, 2), 0)``)."""
-        from .balances import allocated_expression, open_amount_expression
+        """Annotate ``open_amount``: ``max(round(amount - allocated, 2), 0)``, allocated = the allocations
+        dated on or before ``as_of`` (all recorded without a date)."""
+        from .balances import open_amount_expression
 
-        return self.annotate(allocated=allocated_expression(as_of)).annotate(open_amount=open_amount_expression())
+        return self.annotate(open_amount=open_amount_expression(as_of))
 
     def open(self, as_of: dt.date | None = None) -> InvoiceQuerySet:
         """Open items: issued on or before ``as_of`` with an open amount above zero."""
