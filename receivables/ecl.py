@@ -3,7 +3,8 @@ trade receivables), with a provision matrix (IFRS 9.B5.5.35) built from roll rat
 
 Method:
 
-1. **History.** Open balances by 30-day aging bucket (current, 1-30, ..., 151-180, 181-210, over 210)
+1. **History.** Open balances (``receivables.balances``, the one rule; read for all dates at once by
+   ``open_balance_history``) by 30-day aging bucket (current, 1-30, ..., 151-180, 181-210, over 210)
    at ``lookback_periods + 1`` dates 30 days apart ending on the as-of date, optionally per segment
    (sector or country), all in base currency at the as-of date's rates (a rate move is not a roll).
    Steps of exactly 30 days match the 30-day buckets: an invoice still open one step later is exactly
