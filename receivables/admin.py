@@ -90,10 +90,11 @@ class InvoiceAdmin(TenantAdmin):
     date_hierarchy = "issue_date"
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        # The organization's business date rides on each row, so the column needs no per-request state.
+        # Balances as of the organization's business date (receivables.balances), which rides on each row,
+        # so the days-past-due column needs no per-request state.
         today = request.organization.local_date()  # type: ignore[attr-defined]
         business_date = Value(today, output_field=DateField())
-        return super().get_queryset(request).with_balances().annotate(business_date=business_date)
+        return super().get_queryset(request).with_balances(today).annotate(business_date=business_date)
 
     @admin.display(description="Open", ordering="open_amount")
     def open_amount(self, obj: Invoice) -> Any:

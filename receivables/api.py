@@ -39,11 +39,15 @@ class InvoiceFilter(django_filters.FilterSet):
 
 
 class InvoiceViewSet(TenantReadOnlyViewSet):
-    """Invoices with their open balance (amount minus payments and credit notes applied)."""
+    """Invoices with their open balance (amount minus payments and credit notes applied) as of the
+    organization's business date (``receivables.balances``)."""
 
-    queryset = Invoice.objects.select_related("customer").with_balances()
+    queryset = Invoice.objects.select_related("customer")
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().with_balances(self.request.organization.local_date())
 
 
 class PaymentViewSet(TenantReadOnlyViewSet):

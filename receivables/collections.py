@@ -1,5 +1,5 @@
-"""Reads for collectors: the prioritised worklist, a customer's collections file, and the payment
-behaviour that scoring reads."""
+"""Reads for collectors: the prioritised worklist and a customer's collections file. Balances and days
+past due come from ``receivables.balances`` (through ``customer_balances`` and ``Invoice.objects.open``)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
-from django.db import connection
 from django.db.models import Count, Max, Min, Q
 
 from credit_platform.models import Organization
-from credit_platform.sql import days_between
 from customers.models import Customer
 
 from .models import (
-    Allocation,
     CallNote,
     CollectionProfile,
     CollectionTask,
@@ -331,74 +327,3 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
     history.sort(key=lambda h: h[0] if isinstance(h[0], dt.date) else h[0].date(), reverse=True)
     f.history = history[:100]
     return f
-
-
-def payment_behaviour(
-    organization: Organization, as_of: dt.date, customer_ids: list[int] | None = None, months: int = 12
-) -> pd.DataFrame:
-    """Per customer, the invoices settled (paid or credited in full) in the ``months`` before ``as_of``:
-    how many, the amount-weighted average days beyond terms (settlement date - due date, negative when
-    early), the share paid late and the worst delay; plus promises broken and disputes opened in the
-    window. One grouped SQL statement for the settlements. This is the payment behaviour scoring reads."""
-    start = as_of - dt.timedelta(days=round(months * 30.44))
-    where_ids = ""
-    params: list[Any] = [organization.pk, as_of, organization.pk, start, as_of]
-    if customer_ids is not None:
-        if not customer_ids:
-            return pd.DataFrame(
-                columns=[
-                    "customer_id",
-                    "invoices_settled",
-                    "avg_days_beyond_terms",
-                    "share_paid_late",
-                    "max_days_beyond_terms",
-                    "promises_broken",
-                    "disputes",
-                ]
-            ).set_index("customer_id")
-        where_ids = f" AND i.customer_id IN ({', '.join(['%s'] * len(customer_ids))})"
-        params += list(customer_ids)
-    dbt = days_between("s.settled_on", "i.due_date")
-    sql = f"""
-        SELECT i.customer_id, count(*), sum(i.amount * {dbt}) * 1.0 / sum(i.amount),
-               sum(CASE WHEN {dbt} > 0 THEN 1 ELSE 0 END), max({dbt})
-        FROM {Invoice._meta.db_table} i
-        JOIN (SELECT invoice_id, max(allocated_on) AS settled_on, sum(amount) AS paid
-              FROM {Allocation._meta.db_table} WHERE organization_id = %s AND allocated_on <= %s
-              GROUP BY invoice_id) s ON s.invoice_id = i.id
-        WHERE i.organization_id = %s AND s.paid >= i.amount - 0.005
-              AND s.settled_on > %s AND s.settled_on <= %s
-              {where_ids}
-        GROUP BY i.customer_id
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    frame = pd.DataFrame(
-        rows,
-        columns=["customer_id", "invoices_settled", "avg_days_beyond_terms", "late", "max_days_beyond_terms"],
-    )
-    frame["avg_days_beyond_terms"] = frame["avg_days_beyond_terms"].astype(float)
-    frame["share_paid_late"] = frame["late"] / frame["invoices_settled"]
-    frame = frame.drop(columns=["late"]).set_index("customer_id")
-    scope: dict[str, Any] = {"customer_id__in": customer_ids} if customer_ids is not None else {}
-    broken = dict(
-        PromiseToPay.objects.for_organization(organization)
-        .filter(status=PromiseToPay.Status.BROKEN, closed_on__gt=start, closed_on__lte=as_of, **scope)
-        .values("customer_id")
-        .annotate(n=Count("id"))
-        .values_list("customer_id", "n")
-    )
-    disputes = dict(
-        Dispute.objects.for_organization(organization)
-        .filter(opened_on__gt=start, opened_on__lte=as_of, **scope)
-        .values("customer_id")
-        .annotate(n=Count("id"))
-        .values_list("customer_id", "n")
-    )
-    index = frame.index.union(pd.Index(list(broken) + list(disputes), name="customer_id"))
-    frame = frame.reindex(index)
-    frame["invoices_settled"] = frame["invoices_settled"].fillna(0).astype(int)
-    frame["promises_broken"] = pd.Series(broken, dtype="float64").reindex(index).fillna(0).astype(int)
-    frame["disputes"] = pd.Series(disputes, dtype="float64").reindex(index).fillna(0).astype(int)
-    return frame

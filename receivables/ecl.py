@@ -3,7 +3,8 @@ trade receivables), with a provision matrix (IFRS 9.B5.5.35) built from roll rat
 
 Method:
 
-1. **History.** Open balances by 30-day aging bucket (current, 1-30, ..., 151-180, 181-210, over 210)
+1. **History.** Open balances (``receivables.balances``, the one rule; read for all dates at once by
+   ``open_balance_history``) by 30-day aging bucket (current, 1-30, ..., 151-180, 181-210, over 210)
    at ``lookback_periods + 1`` dates 30 days apart ending on the as-of date, optionally per segment
    (sector or country), all in base currency at the as-of date's rates (a rate move is not a roll).
    Steps of exactly 30 days match the 30-day buckets: an invoice still open one step later is exactly
@@ -32,21 +33,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from django.db import connection, transaction
+from django.db import transaction
 
 from credit_platform.audit import audit_append
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
-from credit_platform.sql import cents, epoch_days
 from customers.models import Country, Customer, Sector
 
-from .models import Allocation, EclSettings, EclSnapshot, Invoice
+from .balances import open_balance_history
+from .models import EclSettings, EclSnapshot
 from .selectors import AGING_BUCKETS, convert_split
 
 STEP_DAYS = 30
-EPOCH = dt.date(1970, 1, 1)
 # (key, label, lowest dpd, highest dpd, reporting bucket of receivables.selectors.AGING_BUCKETS)
 ECL_BUCKETS: list[tuple[str, str, int | None, int | None, str]] = [
     ("current", "Current", None, 0, "current"),
@@ -78,95 +76,25 @@ Balances = dict[tuple[str, bool], dict[str, Decimal]]
 
 
 def raw_balances(organization: Organization, dates: Iterable[dt.date], segment_by: str) -> RawBalances:
-    """Open balances by segment, default status, currency and ECL bucket at each of ``dates``.
-
-    The book is read once, compressed: invoice amounts summed per (segment, default status, currency,
-    issue date, due date), and allocation amounts per the same key and allocation date; a few thousand
-    rows for a large book. The balance at a date is then the invoices issued by that date less the
-    allocations made by it, bucketed by days past due at that date, computed in integer cents. An
-    invoice allocated beyond its amount (possible only through manual corrections) would count
-    negative: its excess is added back, so each invoice counts ``max(open, 0)`` as in the aging.
-    (The page's movement needs 26 dates; one aging query per date read the book 26 times.)"""
-    days = sorted(set(dates))
-    out: RawBalances = {d: {} for d in days}
-    if not days:
-        return out
-    last = days[-1]
+    """Open balances by segment, default status, currency and ECL bucket at each of ``dates``: the open
+    balance of ``receivables.balances`` (``open_balance_history``: one compressed read of the book for
+    all the dates, each invoice counted at ``max(open, 0)`` as in the aging). The page's movement needs
+    26 dates; one aging query per date read the book 26 times."""
     key = f"{SEGMENT_SQL[segment_by]} AS s, CASE WHEN c.status = %s THEN 1 ELSE 0 END AS dflt, i.currency"
-    inv, alloc, cust = Invoice._meta.db_table, Allocation._meta.db_table, Customer._meta.db_table
-    dflt = Customer.Status.IN_DEFAULT
-    issue, due, on = epoch_days("i.issue_date"), epoch_days("i.due_date"), epoch_days("al.allocated_on")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {key}, {issue}, {due}, {cents("sum(i.amount)")} FROM {inv} i
-                JOIN {cust} c ON c.id = i.customer_id
-                WHERE i.organization_id = %s AND i.issue_date <= %s GROUP BY 1, 2, 3, 4, 5""",  # noqa: S608
-            [dflt, organization.pk, last],
-        )
-        issued = cursor.fetchall()
-        cursor.execute(
-            f"""SELECT {key}, {issue}, {due}, {on}, {cents("sum(al.amount)")} FROM {alloc} al
-                JOIN {inv} i ON i.id = al.invoice_id JOIN {cust} c ON c.id = i.customer_id
-                WHERE al.organization_id = %s AND al.allocated_on <= %s AND i.issue_date <= %s
-                GROUP BY 1, 2, 3, 4, 5, 6""",  # noqa: S608
-            [dflt, organization.pk, last, last],
-        )
-        allocated = cursor.fetchall()
-        # the difference is compared in cents: SQLite's float sums put 1e-12 above the amount
-        cursor.execute(
-            f"""SELECT {key}, i.issue_date, i.due_date, i.id, i.amount, al.allocated_on, al.amount
-                FROM {alloc} al JOIN {inv} i ON i.id = al.invoice_id JOIN {cust} c ON c.id = i.customer_id
-                WHERE al.organization_id = %s AND al.allocated_on <= %s AND al.invoice_id IN (
-                    SELECT a.invoice_id FROM {alloc} a JOIN {inv} x ON x.id = a.invoice_id
-                    WHERE a.organization_id = %s AND a.allocated_on <= %s
-                    GROUP BY a.invoice_id, x.amount HAVING {cents("sum(a.amount) - x.amount")} > 0)""",  # noqa: S608
-            [dflt, organization.pk, last, organization.pk, last],
-        )
-        excess = cursor.fetchall()
-
-    def frame(rows: list[tuple], extra: list[str]) -> pd.DataFrame:
-        """Epoch days and integer cents, read as such from the database."""
-        f = pd.DataFrame(rows, columns=["seg", "dflt", "currency", "issue", "due", *extra, "cents"])
-        for col in ("issue", "due", *extra, "cents"):
-            f[col] = f[col].astype(np.int64)
-        f["seg"] = f["seg"].astype(str)
-        f["dflt"] = f["dflt"].astype(bool)
-        return f
-
-    inv_f, alloc_f = frame(issued, []), frame(allocated, ["on"])
-    highs = np.array([high for *_rest, high, _report in ECL_BUCKETS[:-1]])  # bucket b: dpd <= highs[b]
-
-    def bucketed(f: pd.DataFrame, day: int, sign: int) -> pd.Series:
-        idx = np.searchsorted(highs, day - f["due"].to_numpy(), side="left")
-        return (f["cents"] * sign).groupby([f["seg"], f["dflt"], f["currency"], idx]).sum()
-
-    for day in days:
-        n = (day - EPOCH).days
-        parts = [bucketed(inv_f[inv_f["issue"].to_numpy() <= n], n, 1)]
-        a = alloc_f[(alloc_f["on"].to_numpy() <= n) & (alloc_f["issue"].to_numpy() <= n)]
-        if len(a):
-            parts.append(bucketed(a, n, -1))
-        net = pd.concat(parts).groupby(level=[0, 1, 2, 3]).sum()
-        for (seg, is_dflt, currency, b), amount in net.items():
-            if amount:
-                out[day].setdefault((seg, bool(is_dflt), currency), {})[KEYS[b]] = Decimal(int(amount)) / 100
-    # invoices allocated beyond their amount: add back the part below zero at each date
-    by_invoice: dict[int, list[tuple]] = defaultdict(list)
-    for row in excess:
-        by_invoice[row[5]].append(row)
-    for rows in by_invoice.values():
-        seg, is_dflt, currency, issue, due, _id, amount = rows[0][:7]
-        issue, due = pd.Timestamp(issue).date(), pd.Timestamp(due).date()
-        for day in days:
-            paid = sum((money(str(r[8])) for r in rows if pd.Timestamp(r[7]).date() <= day), ZERO)
-            below = paid - money(str(amount))
-            if issue > day or below <= 0:
-                continue
-            bucket = KEYS[int(np.searchsorted(highs, (day - due).days, side="left"))]
-            balances = out[day].setdefault((str(seg), bool(is_dflt), currency), {})
-            balances[bucket] = balances.get(bucket, ZERO) + below
-            if not balances[bucket]:
-                del balances[bucket]
+    history = open_balance_history(
+        organization.pk,
+        list(dates),
+        key_sql=key,
+        key_params=[Customer.Status.IN_DEFAULT],
+        key_size=3,
+        highs=[high for *_rest, high, _report in ECL_BUCKETS[:-1] if high is not None],
+        joins=f"JOIN {Customer._meta.db_table} c ON c.id = i.customer_id",
+    )
+    out: RawBalances = {}
+    for day, by_key in history.items():
+        out[day] = {}
+        for (seg, dflt, currency), buckets in by_key.items():
+            out[day][(str(seg), bool(dflt), currency)] = {KEYS[b]: amount for b, amount in buckets.items()}
     return out
 
 

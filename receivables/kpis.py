@@ -5,18 +5,32 @@ the collection effectiveness index.
 Definitions (all amounts in base currency at the as-of date's FX rates, so that a rate move never looks
 like a collection; sales are invoices by issue date, gross of credit notes):
 
-* **DSO, countback method.** Walk back month by month from the as-of date, window k being
-  (as_of - (k+1) months, as_of - k months]. While the receivable balance left exceeds the window's credit
-  sales, consume them and add the window's days; in the window where it no longer does, add
-  ``days x balance left / sales`` and stop. E.g. AR 3,500, March sales 3,000 (31 days), February 2,000
-  (28 days): 31 + 500 / 2,000 x 28 = 38.0 days. The walk stops after 24 months (``dso_capped``).
+* **Month windows.** DSO, BPDSO and CEI work in months counted back from the as-of date: month k is
+  (``month_back(as_of, k + 1)``, ``month_back(as_of, k)``]. At a month end these are the calendar
+  months (as of 30 April: April, March, ...; the month before 30 April ends on 31 March, not 30 March),
+  so the figures of a month-end close use each month's own sales and CEI's beginning receivables are
+  the previous month-end's closing balance, the date the ECL movement opens with. On any other day
+  they are rolling months ending on the as-of date's day of the month (as of 15 March: 16 February to
+  15 March, then 16 January to 15 February, ...), clamped to the shorter month's last day: the figure
+  moves with each day's sales and collections instead of resting on a calendar month that has only
+  just begun. Each window's length in days is its true length (28-31), which the countback adds up.
+* **DSO, countback method.** Walk back month by month from the as-of date. While the receivable
+  balance left exceeds the window's credit sales, consume them and add the window's days; in the window
+  where it no longer does, add ``days x balance left / sales`` and stop. E.g. AR 3,500, March sales
+  3,000 (31 days), February 2,000 (28 days): 31 + 500 / 2,000 x 28 = 38.0 days. The walk stops after
+  24 months (``dso_capped``). This is the one figure named DSO in the product: the Aging page shows it
+  per customer, group, sector, country and collector. (Scoring's ``open_to_sales_days_3m`` is another
+  figure, open receivables over the last 91 days' sales, and is not called DSO.)
 * **BPDSO (best possible DSO)** is the same countback applied to current (not yet due) receivables:
   ``current AR / credit sales x days`` within the first window, as in the classic formula, and
   consistent with DSO beyond it.
 * **ADD (average days delinquent)** = DSO - BPDSO.
-* **CEI (collection effectiveness index)** over the period (as_of - 1 month, as_of] =
-  (beginning receivables + credit sales - ending total receivables)
-  / (beginning receivables + credit sales - ending current receivables) x 100.
+* **CEI (collection effectiveness index)** over the last month window (``month_back(as_of, 1)``,
+  as_of] = (beginning receivables + credit sales - ending total receivables)
+  / (beginning receivables + credit sales - ending current receivables) x 100; beginning receivables
+  are the open balance at ``month_back(as_of, 1)``.
+
+Open balances are those of ``receivables.balances``.
 
 Each figure is a handful of grouped SQL statements (open items at the as-of date and at the start of
 the CEI period, sales by month window), whatever the number of invoices or customers.
@@ -38,7 +52,8 @@ from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 from customers.models import Country, Customer, CustomerGroup, Sector
 
-from .models import Allocation, CollectionProfile, Invoice
+from .balances import invoice_balances
+from .models import CollectionProfile, Invoice
 from .selectors import AGING_BUCKETS, Aging, _bucket_case, aging_from_rows
 
 MAX_COUNTBACK_MONTHS = 24
@@ -54,12 +69,15 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` later (negative: earlier), clamped to the month's last day."""
-    index = day.year * 12 + day.month - 1 + months
+def month_back(day: dt.date, months: int) -> dt.date:
+    """The end of the month window ``months`` before ``day`` (see the module docstring): the last day of
+    the month when ``day`` is the last day of its month, else the same day of the month, clamped to
+    that month's last day."""
+    index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
+    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return dt.date(year, month + 1, last if month_end else min(day.day, last))
 
 
 def countback(balance: Decimal, windows: list[tuple[Decimal, int]]) -> tuple[float, bool]:
@@ -107,20 +125,18 @@ class Figures:
 
 
 def _open_rows(organization: Organization, as_of: dt.date, key_sql: str) -> list[tuple]:
+    """Open items of ``receivables.balances`` by (key, currency, aging bucket)."""
     case, case_params = _bucket_case(as_of)
+    items = invoice_balances(organization.pk, as_of)
     sql = f"""
-        SELECT {key_sql} AS k, i.currency, {case} AS bucket, sum(i.amount - coalesce(a.paid, 0)), count(*)
-        FROM {Invoice._meta.db_table} i
-        JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
-        LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = i.customer_id
-        LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {Allocation._meta.db_table}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
-          ON a.invoice_id = i.id
-        WHERE i.organization_id = %s AND i.issue_date <= %s AND i.amount - coalesce(a.paid, 0) >= 0.005
+        SELECT {key_sql} AS k, o.currency, {case} AS bucket, sum(o.open_amount), count(*)
+        FROM ({items.text}) o
+        JOIN {Customer._meta.db_table} c ON c.id = o.customer_id
+        LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = o.customer_id
         GROUP BY 1, 2, 3
     """  # noqa: S608 - identifiers from model meta and DIMENSIONS, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*case_params, organization.pk, as_of, organization.pk, as_of])
+        cursor.execute(sql, [*case_params, *items.params])
         return cursor.fetchall()
 
 
@@ -200,13 +216,13 @@ def _read(organization: Organization, as_of: dt.date, dimension: str) -> _Rows:
     key_sql = DIMENSIONS[dimension]
     return (
         _open_rows(organization, as_of, key_sql),
-        _open_rows(organization, add_months(as_of, -1), key_sql),
+        _open_rows(organization, month_back(as_of, 1), key_sql),
         _sales_rows(organization, _bounds(as_of), key_sql),
     )
 
 
 def _bounds(as_of: dt.date) -> list[dt.date]:
-    return [add_months(as_of, -k) for k in range(MAX_COUNTBACK_MONTHS + 1)]
+    return [month_back(as_of, k) for k in range(MAX_COUNTBACK_MONTHS + 1)]
 
 
 def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _Rows) -> list[Figures]:

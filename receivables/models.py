@@ -1,8 +1,9 @@
 """Orders, invoices, payments, credit notes and their allocation to invoices.
 
 What is open on an invoice is derived, never stored twice: ``amount`` minus the allocations
-(payments and credit notes) dated on or before the as-of date. Days past due follow from the due
-date and that balance. Unallocated payment is cash on account; unallocated credit is customer credit.
+(payments and credit notes) dated on or before the as-of date, by the one rule of
+``receivables.balances``. Days past due follow from the due date and that balance. Unallocated payment
+is cash on account; unallocated credit is customer credit.
 
 Collections (second half of the file): dunning policies, levels, runs, the actions they took and the
 outbox of their messages; collection tasks, promises to pay, disputes, call notes, per-customer
@@ -31,7 +32,7 @@ from credit_platform.bounds import (
     bounded_text,
     date_field,
 )
-from credit_platform.money import CURRENCY_CHOICES, ZERO, validate_currency
+from credit_platform.money import CURRENCY_CHOICES, ZERO, money, validate_currency
 from credit_platform.tenancy import TenantOwned, TenantQuerySet
 from customers.models import Customer, money_field
 
@@ -84,26 +85,24 @@ class Order(TenantOwned):
 
 
 class InvoiceQuerySet(TenantQuerySet["Invoice"]):
+    """The ORM form of ``receivables.balances``: the one rule of open balance and days past due."""
+
     def with_balances(self, as_of: dt.date | None = None) -> InvoiceQuerySet:
-        """Annotate ``allocated`` and ``open_amount`` as of a date (default: everything recorded)."""
-        allocations = Allocation.objects.filter(invoice=OuterRef("pk"))
-        if as_of is not None:
-            allocations = allocations.filter(allocated_on__lte=as_of)
-        allocated = Subquery(
-            allocations.order_by().values("invoice").annotate(total=Sum("amount")).values("total"), output_field=MONEY
-        )
-        # Rounded to the cent: SQLite computes NUMERIC in binary floating point (see selectors).
-        return self.annotate(
-            allocated=Coalesce(allocated, Value(ZERO), output_field=MONEY),
-        ).annotate(open_amount=Round(F("amount") - F("allocated"), 2, output_field=MONEY))
+        """Annotate ``open_amount``: ``max(round(amount - allocated, 2), 0)``, allocated = the allocations
+        dated on or before ``as_of`` (all recorded without a date)."""
+        from .balances import open_amount_expression
+
+        return self.annotate(open_amount=open_amount_expression(as_of))
 
     def open(self, as_of: dt.date | None = None) -> InvoiceQuerySet:
+        """Open items: issued on or before ``as_of`` with an open amount above zero."""
         qs = self.with_balances(as_of)
         if as_of is not None:
             qs = qs.filter(issue_date__lte=as_of)
         return qs.filter(open_amount__gt=0)  # type: ignore[misc]  # an annotation the stubs cannot see
 
     def overdue(self, as_of: dt.date) -> InvoiceQuerySet:
+        """Open items past their due date (days past due above zero)."""
         return self.open(as_of).filter(due_date__lt=as_of)
 
 
@@ -151,15 +150,20 @@ class Invoice(TenantOwned):
             raise ValidationError({"amount": f"{allocated} is already paid or credited; the amount cannot be lower."})
 
     def open_amount_on(self, as_of: dt.date | None = None) -> Decimal:
-        allocations = self.allocations.all()
-        if as_of is not None:
-            allocations = allocations.filter(allocated_on__lte=as_of)
-        return self.amount - (allocations.aggregate(s=Sum("amount"))["s"] or ZERO)
+        """The balance as of a date (everything recorded without one), by ``receivables.balances``: one
+        query. Like ``with_balances`` it does not look at the issue date (``open`` does)."""
+        balances = Invoice.objects.filter(pk=self.pk).with_balances(as_of)
+        value = balances.values_list("open_amount", flat=True).get()  # type: ignore[misc]  # an annotation
+        return money(value)
 
     def days_past_due(self, as_of: dt.date, open_amount: Decimal | None = None) -> int:
-        """Days after the due date with money still open; 0 when paid or not yet due."""
+        """Days after the due date with money still open; 0 when paid or not yet due
+        (``receivables.balances.days_past_due``). ``open_amount``: the balance as of ``as_of`` when the
+        caller has it (annotated by ``with_balances``), saving a query."""
+        from .balances import days_past_due
+
         balance = self.open_amount_on(as_of) if open_amount is None else open_amount
-        return max((as_of - self.due_date).days, 0) if balance > 0 else 0
+        return days_past_due(self.due_date, as_of, balance)
 
 
 class PaymentQuerySet(TenantQuerySet["Payment"]):

@@ -1,9 +1,8 @@
 """Reads over receivables: open items, aging and exposure, as of any date, in base currency.
 
-One grouped SQL statement does the work (invoices joined to their summed allocations); bucket
-boundaries are computed in Python as dates, so the SQL is the same on PostgreSQL and SQLite.
-Differences are rounded to the cent before comparing with zero: SQLite sums NUMERIC as binary floats
-(3445.53 - 1879.37 - 1566.16 = 4.5e-13 there), PostgreSQL is exact either way.
+One grouped SQL statement does the work, over the open items of ``receivables.balances`` (the one
+definition of open balance and days past due); bucket boundaries are computed in Python as dates, so
+the SQL is the same on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from django.db import connection
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 
-from .models import Allocation, Invoice, Order, Payment
+from .balances import days_past_due, invoice_balances
+from .models import Invoice, Order, Payment
 
 CENT_UNIT = Decimal("0.01")
 
@@ -45,14 +45,14 @@ def payments_of(organization: Organization | int) -> Any:
     return Payment.objects.for_organization(organization)
 
 
-def _bucket_case(as_of: dt.date) -> tuple[str, list[dt.date]]:
-    """SQL CASE mapping due_date to a bucket key; days past due = as_of - due_date."""
+def _bucket_case(as_of: dt.date, due_date: str = "o.due_date") -> tuple[str, list[dt.date]]:
+    """SQL CASE mapping a due date to a bucket key; days past due = as_of - due_date."""
     parts, params = [], []
     for key, _label, _low, high in AGING_BUCKETS:
         if high is None:
             parts.append(f"ELSE '{key}'")
         else:
-            parts.append(f"WHEN i.due_date >= %s THEN '{key}'")
+            parts.append(f"WHEN {due_date} >= %s THEN '{key}'")
             params.append(as_of - dt.timedelta(days=high))
     return "CASE " + " ".join(parts) + " END", params
 
@@ -61,30 +61,23 @@ def open_items_grouped(
     organization: Organization, as_of: dt.date, *, by_customer: bool,
     customer_ids: Iterable[int] | None = None,
 ) -> list[tuple]:
-    """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date)."""
-    case, case_params = _bucket_case(as_of)
-    inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    where = ["i.organization_id = %s", "i.issue_date <= %s"]
-    params: list[Any] = [organization.pk, as_of]
+    """Rows of (customer_id?, currency, bucket, open amount, invoice count, oldest due date) of the open
+    items of ``receivables.balances.invoice_balances``; for named customers only their invoices and
+    allocations are read."""
     if customer_ids is not None:
-        ids = list(customer_ids)
-        if not ids:
+        customer_ids = list(customer_ids)
+        if not customer_ids:
             return []
-        where.append(f"i.customer_id IN ({', '.join(['%s'] * len(ids))})")
-        params += ids
-    cust = "i.customer_id, " if by_customer else ""
+    case, case_params = _bucket_case(as_of)
+    items = invoice_balances(organization.pk, as_of, customer_ids=customer_ids)
+    cust = "o.customer_id, " if by_customer else ""
     sql = f"""
-        SELECT {cust}i.currency, {case} AS bucket, sum(round(i.amount - coalesce(a.paid, 0), 2)), count(*),
-               min(i.due_date)
-        FROM {inv} i
-        LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {alloc}
-                   WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
-          ON a.invoice_id = i.id
-        WHERE {' AND '.join(where)} AND round(i.amount - coalesce(a.paid, 0), 2) > 0
-        GROUP BY {cust}i.currency, bucket
+        SELECT {cust}o.currency, {case} AS bucket, sum(o.open_amount), count(*), min(o.due_date)
+        FROM ({items.text}) o
+        GROUP BY {cust}o.currency, bucket
     """  # noqa: S608 - identifiers from model meta, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*case_params, organization.pk, as_of, *params])
+        cursor.execute(sql, [*case_params, *items.params])
         return cursor.fetchall()
 
 
@@ -123,6 +116,12 @@ def convert_split(parts: dict[str, Decimal], currency: str, fx: FxTable) -> dict
     if not parts:
         return {}
     rate = fx.rate(currency)
+    # exact without splitting: the base currency, or one part (converted once, as its total); most of a
+    # large book's customers (one currency, few buckets) take these paths, 100,000 of them ~1 s faster
+    if rate == 1:
+        return {k: money(v) for k, v in parts.items()}
+    if len(parts) == 1:
+        return {k: money(v * rate) for k, v in parts.items()}
     total = fx.convert(sum(parts.values(), ZERO), currency)
     exact = {k: v * rate for k, v in parts.items()}
     floored = {k: (v / CENT_UNIT).to_integral_value(rounding=ROUND_FLOOR) * CENT_UNIT
@@ -164,24 +163,35 @@ class CustomerBalance:
     oldest_due: dt.date | None = None
 
     def max_days_past_due(self, as_of: dt.date) -> int:
-        return max((as_of - self.oldest_due).days, 0) if self.oldest_due and self.overdue > 0 else 0
+        """Days past due of the customer's oldest overdue invoice."""
+        return days_past_due(self.oldest_due, as_of, self.overdue) if self.oldest_due else 0
 
 
 def customer_balances(
     organization: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None
 ) -> dict[int, CustomerBalance]:
+    """Open and overdue balance per customer in base currency. Each currency's open total of a customer
+    is converted once and split over its buckets (``convert_split``), as the aging and the receivable KPIs
+    do, so a customer's figures agree to the cent on every page."""
     rows = open_items_grouped(organization, as_of, by_customer=True, customer_ids=customer_ids)
     fx = FxTable.load(organization, as_of, {r[1] for r in rows})
+    parts: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(dict)
     out: dict[int, CustomerBalance] = defaultdict(CustomerBalance)
     for customer_id, currency, bucket, amount, count, oldest in rows:
-        value = fx.convert(money(str(amount)), currency)
+        # exact decimals from PostgreSQL; SQLite's float sums are rounded back to the cent
+        parts[(customer_id, currency)][bucket] = amount if type(amount) is Decimal else money(str(amount))
         bal = out[customer_id]
-        bal.open += value
         bal.invoices += count
         if bucket != "current":
-            bal.overdue += value
             oldest = oldest if isinstance(oldest, dt.date) else dt.date.fromisoformat(str(oldest))
             bal.oldest_due = oldest if bal.oldest_due is None else min(bal.oldest_due, oldest)
+    base = fx.base_currency
+    for (customer_id, currency), by_bucket in parts.items():
+        bal = out[customer_id]
+        for bucket, value in (by_bucket if currency == base else convert_split(by_bucket, currency, fx)).items():
+            bal.open += value
+            if bucket != "current":
+                bal.overdue += value
     return dict(out)
 
 

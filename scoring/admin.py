@@ -18,7 +18,7 @@ from credit_platform.roles import Cap
 
 from . import services
 from .expert import Factor, validate_bins
-from .features.catalog import BY_NAME
+from .features.catalog import feature
 from .modeling.masterscale import MasterScale
 from .models import (
     GradeChange,
@@ -82,7 +82,7 @@ class ScorecardFactorAdmin(TenantAdmin):
 
     @admin.display(description="Factor")
     def label(self, obj: ScorecardFactor) -> str:
-        f = BY_NAME.get(obj.feature)
+        f = feature(obj.feature)
         return f.label if f else obj.feature
 
     @admin.display(description="Points by band")

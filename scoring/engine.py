@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .features import FeatureSet
+from .features.catalog import with_renamed
 from .modeling.masterscale import MasterScale
 from .modeling.reasons import top_reasons
 from .registry import Scorer
@@ -49,7 +50,7 @@ def _clean(value: Any) -> Any:
 
 
 def evaluate(fs: FeatureSet, scorer: Scorer, scale: MasterScale, default_dates: pd.Series) -> Scored:
-    X = fs.table
+    X = with_renamed(fs.table, scorer.features)  # a model trained before a feature was renamed
     if not len(X):
         empty = pd.DataFrame(columns=["pd", "grade", "points", "reasons", "flags"], index=X.index)
         return Scored(fs.as_of, empty, X)

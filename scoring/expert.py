@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .features.catalog import BY_NAME
+from .features.catalog import BY_NAME, RENAMED
 
 BASE_POINTS = 600.0
 BASE_ODDS = 50.0
@@ -157,9 +157,11 @@ class ExpertScorecard:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ExpertScorecard:
+        """The card of a stored configuration; a factor stored under a feature's former name
+        (``features.catalog.RENAMED``) reads the feature under its current name."""
         factors = [
-            Factor(f["feature"], tuple((b[0], float(b[1])) for b in f["bins"]), float(f.get("missing_points", 0)),
-                   float(f.get("weight", 1)))
+            Factor(RENAMED.get(f["feature"], f["feature"]), tuple((b[0], float(b[1])) for b in f["bins"]),
+                   float(f.get("missing_points", 0)), float(f.get("weight", 1)))
             for f in config["factors"]
         ]
         return cls(factors, base_points=float(config.get("base_points", BASE_POINTS)),

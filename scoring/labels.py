@@ -29,7 +29,8 @@ import pandas as pd
 
 from credit_platform.models import Organization
 from customers.models import Customer, ExternalSignal
-from receivables.models import Allocation, Invoice
+from receivables.balances import invoice_balances
+from receivables.models import Invoice
 
 from .features import BATCH_TABLES, Scope, compute_features
 from .features.scope import days_between, ensure_statistics, fetch
@@ -58,18 +59,13 @@ def default_dates(organization: Organization, as_of: dt.date, scope: Scope | Non
     filed = pd.DataFrame(list(filings), columns=["customer_id", "day"])
     filed_first = pd.to_datetime(filed["day"]).groupby(filed["customer_id"]).min()
 
-    inv, alloc = Invoice._meta.db_table, Allocation._meta.db_table
-    inv_scope, params = scope.sql("i.customer_id")
-    params.update(org=organization.pk, t=as_of)
+    # every invoice on the book at t with its settlement date (receivables.balances; NULL while open)
+    book, params = invoice_balances(
+        organization.pk, as_of, open_only=False, settled_on=True, per_invoice=True, **scope.balance_kwargs()
+    ).named("bal")
+    params["t"] = as_of
     sql = f"""
-        WITH s AS (
-            SELECT i.customer_id, i.due_date,
-                   CASE WHEN ROUND(i.amount - COALESCE(SUM(al.amount), 0), 2) > 0 THEN NULL
-                        ELSE MAX(al.allocated_on) END AS settled_on
-            FROM {inv} i LEFT JOIN {alloc} al ON al.invoice_id = i.id AND al.allocated_on <= %(t)s
-            WHERE i.organization_id = %(org)s AND i.issue_date <= %(t)s{inv_scope}
-            GROUP BY i.id, i.customer_id, i.due_date, i.amount
-        )
+        WITH s AS (SELECT customer_id, due_date, settled_on FROM ({book}) b)
         SELECT customer_id,
                MIN(CASE WHEN {days_between("COALESCE(settled_on, %(t)s)", "due_date")} >= {DPD_DEFAULT_DAYS}
                         THEN due_date END) AS first_90,

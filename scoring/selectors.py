@@ -19,7 +19,8 @@ from credit_platform.money import ZERO
 from customers.models import Customer
 from receivables.selectors import customer_balances, open_orders_by_customer
 
-from .features.catalog import BY_NAME, GROUP_LABELS, reason_text
+from .features.catalog import GROUP_LABELS, reason_text
+from .features.catalog import feature as catalog_feature
 from .modeling.masterscale import MasterScale
 from .models import (
     CurrentScore,
@@ -64,7 +65,7 @@ def render_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if en in seen:
             continue
         seen.add(en)
-        feature = BY_NAME.get(r["code"])
+        feature = catalog_feature(r["code"])
         group = GROUP_LABELS.get(feature.group, ("", "")) if feature else ("", "")
         out.append({"code": r["code"], "value": r.get("value"), "impact": r.get("impact"), "text_en": en,
                     "text_zh": zh, "group": group[0], "group_zh": group[1]})
@@ -188,7 +189,7 @@ def expert_factors(organization: Organization) -> list[dict[str, Any]]:
 
     out = []
     for f in ScorecardFactor.objects.for_organization(organization).order_by("feature"):
-        feature = BY_NAME.get(f.feature)
+        feature = catalog_feature(f.feature)
         factor = Factor(f.feature, tuple((b[0], float(b[1])) for b in f.bins), float(f.missing_points),
                         float(f.weight))
         out.append({"factor": f, "label": feature.label if feature else f.feature,
@@ -198,6 +199,7 @@ def expert_factors(organization: Organization) -> list[dict[str, Any]]:
 
 def expert_unpublished(organization: Organization) -> bool:
     """True when the factors were edited after the latest expert scorecard version was published."""
+    from .expert import ExpertScorecard
     from .services import current_expert_config
 
     latest = (ScoringModel.objects.for_organization(organization).filter(kind=ScoringModel.Kind.EXPERT)
@@ -205,6 +207,7 @@ def expert_unpublished(organization: Organization) -> bool:
     if latest is None:
         return False
     try:
-        return current_expert_config(organization)["factors"] != latest.config.get("factors")
+        published = ExpertScorecard.from_config(latest.config).config()["factors"]  # current feature names
+        return current_expert_config(organization)["factors"] != sorted(published, key=lambda f: f["feature"])
     except ValueError:
         return True

@@ -1,8 +1,8 @@
 """The daily dunning run of one organization for one local date.
 
 What is due is computed set-based in SQL, in one statement, from open balances as of the run date
-(invoice amount minus the allocations dated on or before it: the open-items pattern of
-``receivables.selectors``): for every open invoice, the highest active level of its customer's policy
+(invoice amount minus the allocations dated on or before it: the open items of
+``receivables.balances.invoice_balances``): for every open invoice, the highest active level of its customer's policy
 that it has reached (due date + level days <= run date) and that has not yet fired for it, and whether
 an exception holds it back (customer on the do-not-dun list, open dispute on the invoice, an open promise
 to pay that covers the invoice, open amount in base currency under the policy's threshold). A promise
@@ -63,9 +63,9 @@ from credit_platform.models import FXRate, Organization
 from credit_platform.sql import days_between
 from customers.models import Customer
 
+from ..balances import invoice_balances
 from ..models import (
     PROMISE_MAX_DAYS_LIMIT,
-    Allocation,
     CollectionProfile,
     CollectionTask,
     Dispute,
@@ -74,7 +74,6 @@ from ..models import (
     DunningMessage,
     DunningPolicy,
     DunningRun,
-    Invoice,
     Payment,
     PromiseInvoice,
     PromiseToPay,
@@ -217,9 +216,12 @@ def due_select(
     organization: Organization, run_date: dt.date, default_policy_id: int, max_reach_due: dt.date
 ) -> tuple[str, list[Any]]:
     """The one statement that finds what is due: (invoice, customer, level, open amount, currency, skip
-    reason or ''), needing the levels and FX stages. On PostgreSQL the plan is hash joins throughout
-    (allocations aggregated once, the fired-actions anti-join hashed): see bench/dunning.py."""
+    reason or ''), needing the levels and FX stages, over the open items of ``receivables.balances``
+    (whole-book shape). On PostgreSQL the plan is hash joins throughout (allocations aggregated once,
+    the fired-actions anti-join hashed): see bench/dunning.py."""
     org = organization.pk
+    # the open items due by the latest reach date of any level: no invoice due later has reached one
+    items = invoice_balances(org, run_date, due_by=max_reach_due)
     sql = f"""
         SELECT o.invoice_id, o.customer_id, l.level_id, o.open_amount, o.currency,
           CASE WHEN cp.do_not_dun = %s THEN 'do_not_dun'
@@ -227,16 +229,7 @@ def due_select(
                WHEN pr.invoice_id IS NOT NULL THEN 'promised'
                WHEN fx.rate IS NOT NULL AND o.open_amount * fx.rate < l.min_amount THEN 'under_threshold'
                ELSE '' END AS skip
-        FROM (
-          SELECT i.id AS invoice_id, i.customer_id, i.currency, i.due_date,
-                 i.amount - coalesce(a.paid, 0) AS open_amount
-          FROM {_t(Invoice)} i
-          LEFT JOIN (SELECT invoice_id, sum(amount) AS paid FROM {_t(Allocation)}
-                     WHERE organization_id = %s AND allocated_on <= %s GROUP BY invoice_id) a
-            ON a.invoice_id = i.id
-          WHERE i.organization_id = %s AND i.issue_date <= %s AND i.due_date <= %s
-            AND i.amount - coalesce(a.paid, 0) >= 0.005
-        ) o
+        FROM ({items.text}) o
         LEFT JOIN {_t(CollectionProfile)} cp ON cp.customer_id = o.customer_id
         JOIN {LEVELS} l ON l.policy_id = coalesce(cp.policy_id, %s)
           AND o.due_date <= l.reach_due AND (l.next_due IS NULL OR o.due_date > l.next_due)
@@ -252,8 +245,7 @@ def due_select(
                           WHERE d.organization_id = %s AND d.invoice_id = o.invoice_id
                             AND d.level_id = l.level_id)
     """  # noqa: S608 - identifiers from model meta, values as parameters
-    params = [True, org, run_date, org, run_date, max_reach_due, default_policy_id, org, org,
-              PROMISE_MAX_DAYS_LIMIT, org]
+    params = [True, *items.params, default_policy_id, org, org, PROMISE_MAX_DAYS_LIMIT, org]
     return sql, params
 
 

@@ -92,8 +92,12 @@ FEATURES: list[Feature] = [
        "{value} of open receivables are overdue", "{value}的应收账款已逾期", fmt="pct"),
     _f("utilisation", PAYMENTS, 1, "Credit limit utilisation", "信用额度使用率",
        "Uses {value} of its credit limit", "已使用信用额度的{value}", fmt="pct"),
-    _f("dso", PAYMENTS, 1, "Customer's DSO (days)", "客户应收账款周转天数",
-       "Customer DSO of {value} days", "客户应收账款周转天数为{value}天"),
+    # open receivables over the last 91 days' sales, in days: not the countback DSO of the Aging page
+    # (receivables.kpis), and therefore not called DSO
+    _f("open_to_sales_days_3m", PAYMENTS, 1, "Open receivables in days of the last 3 months' sales",
+       "未付应收相当于近3个月销售的天数",
+       "Open receivables equal {value} days of the last 3 months' sales",
+       "未付应收账款相当于近3个月{value}天的销售额"),
     # --- orders
     _f("order_volume_trend", ORDERS, 0, "Order volume, last 3 months vs the 9 before", "订单量变化",
        "Order volume changed by {value} against the previous 9 months", "订单量较前9个月变化{value}",
@@ -185,6 +189,25 @@ IN_DEFAULT_REASON = ("in_default", "In default since {value}", "自{value}起违
 
 BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 FEATURE_NAMES: list[str] = [f.name for f in FEATURES]
+# Features renamed since models were trained and scores stored: old name -> new name, same values. A
+# stored model asking for the old column gets the new one (``with_renamed``); a stored reason code
+# reads with the new texts (``feature``).
+RENAMED: dict[str, str] = {
+    # was called "dso" although it is not the countback DSO the Aging page shows (up to 60 days apart)
+    "dso": "open_to_sales_days_3m",
+}
+
+
+def feature(code: str) -> Feature | None:
+    """The feature of a code, under its current or a former name."""
+    return BY_NAME.get(RENAMED.get(code, code))
+
+
+def with_renamed(table: Any, wanted: Any) -> Any:
+    """``table`` (a feature DataFrame) with a column under each former name in ``wanted`` that it lacks,
+    holding the renamed feature's values: what a model trained before the rename reads."""
+    missing = {old: new for old, new in RENAMED.items() if old in wanted and old not in table and new in table}
+    return table.assign(**{old: table[new] for old, new in missing.items()}) if missing else table
 MONOTONE: dict[str, int] = {f.name: f.direction for f in FEATURES if f.direction}
 
 
@@ -201,17 +224,19 @@ def _missing(value: Any) -> bool:
 
 
 def reason_text(code: str, value: Any) -> tuple[str, str]:
-    """(English, Chinese) sentence for a reason code and the feature's value."""
-    feature = BY_NAME.get(code)
-    if feature is None:
+    """(English, Chinese) sentence for a reason code (a feature's current or former name) and the
+    feature's value."""
+    found = feature(code)
+    if found is None:
         return reason_texts(code, value)
+    code = found.name
     if _missing(value):
         key = f"{code}:missing"
         if key in REASON_TEMPLATES:
             return reason_texts(key, "")
-        en, zh = MISSING_BY_GROUP.get(feature.group, ("No data yet: {label}", "暂无数据：{label}"))
-        return en.format(label=feature.label.lower()), zh.format(label=feature.label_zh)
-    return reason_texts(code, feature.format(value))
+        en, zh = MISSING_BY_GROUP.get(found.group, ("No data yet: {label}", "暂无数据：{label}"))
+        return en.format(label=found.label.lower()), zh.format(label=found.label_zh)
+    return reason_texts(code, found.format(value))
 
 
 register_templates()

@@ -56,6 +56,14 @@ class Scope:
                 "scope_lo": self.first_id, "scope_hi": self.last_id}
         return "", {}
 
+    def balance_kwargs(self) -> dict[str, Any]:
+        """The same scope as the customer arguments of ``receivables.balances.invoice_balances``."""
+        if self.ids is not None:
+            return {"customer_ids": self.ids}
+        if self.first_id is not None and self.last_id is not None:
+            return {"customer_range": (self.first_id, self.last_id)}
+        return {}
+
     def filter_kwargs(self, field: str = "customer_id") -> dict[str, Any]:
         """The same scope as ORM filter arguments."""
         if self.ids is not None:

@@ -14,7 +14,6 @@ from customers.models import Customer
 from receivables.collections import (
     collections_file,
     customer_risk_weights,
-    payment_behaviour,
     worklist,
     worklist_page,
 )
@@ -211,22 +210,6 @@ def test_scheduled_statements_are_sent_once(org, settings):
     assert statements_send_scheduled(organization=org, as_of=D(2026, 3, 1)) == 1
     assert statements_send_scheduled(organization=org, as_of=D(2026, 3, 1)) == 0
     assert len(mail.outbox) == 1
-
-
-def test_payment_behaviour_that_scoring_reads(org):
-    c = CustomerFactory(organization=org)
-    early = invoice(c, "100.00", D(2026, 1, 1), D(2026, 2, 1))
-    late = invoice(c, "300.00", D(2026, 1, 1), D(2026, 2, 1))
-    pay(early, "100.00", D(2026, 1, 29))  # 3 days early
-    pay(late, "100.00", D(2026, 2, 5))
-    pay(late, "200.00", D(2026, 2, 21))  # settled 20 days late
-    invoice(c, "50.00", D(2026, 2, 1), D(2026, 3, 1))  # open: not in the behaviour
-    frame = payment_behaviour(org, D(2026, 3, 31))
-    row = frame.loc[c.pk]
-    assert row["invoices_settled"] == 2
-    assert row["avg_days_beyond_terms"] == pytest.approx((100 * -3 + 300 * 20) / 400)
-    assert row["share_paid_late"] == pytest.approx(0.5) and row["max_days_beyond_terms"] == 20
-    assert payment_behaviour(org, D(2026, 3, 31), customer_ids=[]).empty
 
 
 def test_statement_and_file_for_customer_without_items(org):

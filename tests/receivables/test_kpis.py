@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from receivables.kpis import (
-    add_months,
     countback,
+    month_back,
     portfolio_figures,
     receivable_figures,
     receivable_figures_and_portfolio,
@@ -58,8 +58,9 @@ def test_aging_dso_add_cei_match_hand_computed_figures(org, tiny_book):
     # as of an earlier date the same book gives its then figures: 28 Feb, F1 2,000 current
     feb = portfolio_figures(org, D(2026, 2, 28))
     assert feb.total == Decimal("2000.00") and feb.overdue == 0
-    # the month back from 28 Feb is (28 Jan, 28 Feb], 31 days, whose sales (F1 2,000) cover it exactly
-    assert feb.dso == pytest.approx(31.0) and feb.add == pytest.approx(0.0)
+    # 28 Feb is a month end: the month back is February, (31 Jan, 28 Feb], 28 days, whose sales (F1
+    # 2,000) cover the balance exactly
+    assert feb.dso == pytest.approx(28.0) and feb.add == pytest.approx(0.0)
 
 
 def test_countback_walks_back_until_the_balance_is_covered():
@@ -69,9 +70,28 @@ def test_countback_walks_back_until_the_balance_is_covered():
         False,
     )
     assert countback(Decimal("500"), [(Decimal("100"), 30)]) == (30.0, True)
-    assert add_months(D(2026, 3, 31), -1) == D(2026, 2, 28) and add_months(D(2026, 1, 31), -2) == D(
-        2025, 11, 30
-    )
+    assert month_back(D(2026, 3, 31), 1) == D(2026, 2, 28) and month_back(D(2026, 1, 31), 2) == D(2025, 11, 30)
+    # a month end counts back in month ends (calendar months), any other day in the same day, clamped
+    assert month_back(D(2026, 4, 30), 1) == D(2026, 3, 31) and month_back(D(2026, 2, 28), 1) == D(2026, 1, 31)
+    assert month_back(D(2026, 3, 15), 1) == D(2026, 2, 15) and month_back(D(2026, 3, 30), 1) == D(2026, 2, 28)
+    assert month_back(D(2024, 3, 30), 1) == D(2024, 2, 29) and month_back(D(2024, 2, 29), 12) == D(2023, 2, 28)
+
+
+def test_month_end_dso_and_cei_of_november_use_november_not_the_31st_of_october(org):
+    """As of 30 November (a month end) the month windows are the calendar months: an invoice issued on 31
+    October is October's sale, and November's CEI starts from the 31 October closing balance. (Counting
+    back the same day, 30 October, put 31 October into "November" and started the CEI a day early.)"""
+    c = CustomerFactory(organization=org)
+    october = invoice(c, "3000.00", D(2026, 10, 31), D(2026, 11, 30), number="O31")
+    invoice(c, "1500.00", D(2026, 11, 10), D(2026, 12, 10), number="N10")
+    pay(october, "3000.00", D(2026, 11, 5))
+    fig = portfolio_figures(org, D(2026, 11, 30))
+    assert fig.sales_month == Decimal("1500.00")  # November's sales only
+    assert fig.dso == pytest.approx(30.0)  # 1,500 open = all of November's 1,500 over 30 days
+    assert fig.beginning == Decimal("3000.00")  # the 31 October closing balance
+    assert fig.cei == pytest.approx(100.0)  # (3,000 + 1,500 - 1,500) / (3,000 + 1,500 - 1,500)
+    mid = portfolio_figures(org, D(2026, 11, 20))  # not a month end: (20 Oct, 20 Nov], 31 days
+    assert mid.sales_month == Decimal("4500.00") and mid.dso == pytest.approx(1500 / 4500 * 31)
 
 
 def test_figures_by_dimension(org, tiny_book, member):

@@ -40,7 +40,7 @@ def test_payment_features_by_hand(org, book):
     assert a["max_dpd_open"] == 30
     assert a["overdue_amount"] == pytest.approx(2000)
     assert a["overdue_share"] == pytest.approx(2000 / 2500)  # the 500 invoice is not due yet
-    assert a["dso"] == pytest.approx(2500 / 5500 * 91)
+    assert a["open_to_sales_days_3m"] == pytest.approx(2500 / 5500 * 91)
     assert a["utilisation"] == pytest.approx((2500 + 1000) / 5000)  # open receivables + open order
 
 
@@ -49,7 +49,7 @@ def test_money_features_in_base_currency_at_the_as_of_rate(org, book):
     assert c["overdue_amount"] == pytest.approx(900)  # 1,000 USD at 0.9 (the 0.5 rate comes later)
     assert c["utilisation"] == pytest.approx(900 / 1800)
     assert c["max_dpd_open"] == 60 and c["dbt_avg_3m"] == 60 and c["late60_count_12m"] == 1
-    assert c["dso"] == pytest.approx(91)
+    assert c["open_to_sales_days_3m"] == pytest.approx(91)
 
 
 def test_order_features_by_hand(org, book):
