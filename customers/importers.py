@@ -6,11 +6,11 @@ import pandas as pd
 from django.utils import timezone
 
 from credit_platform.audit import AuditEvent, audit_append_many
-from credit_platform.bulk import insert_frame
+from credit_platform.bulk import canonical, insert_frame
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
-from credit_platform.imports.writer import Upserted, same, upsert_records
+from credit_platform.imports.writer import Upserted, upsert_records
 from credit_platform.money import money
 
 from . import statements
@@ -94,37 +94,63 @@ class CustomerImporter(Importer):
             "created_at": now,
             "updated_at": now,
         })
-        update = {
-            "legal_name": "text", "registration_number": "text", "country_id": "text", "sector_id": "text",
-            "size": "text", "group_id": "int", "currency": "text", "payment_terms_days": "int", "status": "text",
-            "credit_limit": "money", "customer_since": "date", "email": "text", "phone": "text", "address": "text",
-        }
+        # Updates touch only the columns the file has: a file of the required columns alone must not
+        # reset a customer's status, limit, terms, e-mail or group to the defaults of new rows.
+        update = {table_col: kind for file_col, (table_col, kind) in UPDATABLE.items() if file_col in self.present}
         done = upsert_records(
             table=_table(Customer), out=out, rows=records["_row"], keys=["external_id"],
             scope={"organization_id": org.pk}, update=update, touch=["updated_at"],
         )
-        events = self._decision_changes(out, done)
+        events = self._changes(out, done, update)
         if events:
             audit_append_many(organization=org, actor=self.user, events=events)
         return done.result
 
     @staticmethod
-    def _decision_changes(out: pd.DataFrame, done: Upserted) -> list[AuditEvent]:
-        """Status and credit-limit changes are credit decisions: each goes to the audit ledger."""
+    def _changes(out: pd.DataFrame, done: Upserted, update: dict[str, str]) -> list[AuditEvent]:
+        """One ledger entry per changed customer: the old and new value of each field that changed
+        (compared column by column over all changed rows at once)."""
+        idx = out.index[done.changed]
+        if not len(idx):
+            return []
+        old, new = done.matched.old.loc[idx], out.loc[idx]
+        differs = {col: canonical(new[col], kind).to_numpy() != canonical(old[col], kind).to_numpy()
+                   for col, kind in update.items()}
+        differs = {col: d for col, d in differs.items() if d.any()}
+        values = {col: ([_ledger_value(v, update[col]) for v in old[col]],
+                        [_ledger_value(v, update[col]) for v in new[col]]) for col in differs}
+        ids, ext = done.matched.ids.loc[idx].tolist(), new["external_id"].tolist()
         events = []
-        for idx in out.index[done.changed]:
-            old, new = done.matched.old.loc[idx], out.loc[idx]
-            obj = ("customers.customer", int(done.matched.ids.loc[idx]))
-            reason = f"import ({new['external_id']})"
-            if old["status"] != new["status"]:
-                events.append(AuditEvent("customer.status_changed", obj, {"status": old["status"]},
-                                         {"status": new["status"]}, reason))
-            if not same("money", old["credit_limit"], new["credit_limit"]):
-                before = None if pd.isna(old["credit_limit"]) else money(str(old["credit_limit"]))
-                after = None if pd.isna(new["credit_limit"]) else money(str(new["credit_limit"]))
-                events.append(AuditEvent("customer.limit_changed", obj, {"credit_limit": before},
-                                         {"credit_limit": after}, reason))
+        for i in range(len(idx)):
+            changed = [col for col, d in differs.items() if d[i]]
+            before = {col.removesuffix("_id"): values[col][0][i] for col in changed}
+            after = {col.removesuffix("_id"): values[col][1][i] for col in changed}
+            events.append(AuditEvent("customer.changed", ("customers.customer", int(ids[i]), str(ext[i])), before,
+                                     after, f"import ({ext[i]})"))
         return events
+
+
+def _ledger_value(value: object, kind: str) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if kind == "money":
+        return money(str(value))
+    if kind == "int":
+        return int(value)  # type: ignore[call-overload]
+    if kind == "date":
+        return pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+    return str(value)
+
+
+# File column -> (table column, comparison kind) of the fields a customer import may update.
+UPDATABLE = {
+    "legal_name": ("legal_name", "text"), "registration_number": ("registration_number", "text"),
+    "country": ("country_id", "text"), "sector": ("sector_id", "text"), "size": ("size", "text"),
+    "group_external_id": ("group_id", "int"), "currency": ("currency", "text"),
+    "payment_terms_days": ("payment_terms_days", "int"), "status": ("status", "text"),
+    "credit_limit": ("credit_limit", "money"), "customer_since": ("customer_since", "date"),
+    "email": ("email", "text"), "phone": ("phone", "text"), "address": ("address", "text"),
+}
 
 
 _AMOUNT_COLUMNS = [

@@ -8,20 +8,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from credit_platform.audit import AuditEvent, audit_append_many
-from credit_platform.corrections import record_correct, record_create
+from credit_platform.corrections import record_correct, record_create, values_of
 
 from . import statements
 from .models import Customer, CustomerGroup, ExternalSignal, FinancialStatement
 
 DECISION_FIELDS = ("status", "credit_limit")
+# The profile's other fields: a change of any of them is recorded too (old and new values, one entry).
+PROFILE_FIELDS = ("external_id", "legal_name", "registration_number", "country", "sector", "size", "group",
+                  "currency", "payment_terms_days", "customer_since", "email", "phone", "address")
 
 
 @transaction.atomic
 def customer_save(*, customer: Customer, actor: Any, reason: str = "") -> Customer:
-    """Create or update a customer; changes of status or credit limit go to the audit ledger."""
+    """Create or update a customer; changes of status or credit limit go to the audit ledger as decisions,
+    changes of other fields as one ``customer.changed`` entry with their old and new values."""
     previous = None
     if customer.pk is not None:
-        previous = Customer.objects.select_for_update().filter(pk=customer.pk).values(*DECISION_FIELDS).first()
+        stored = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        previous = values_of(stored, (*DECISION_FIELDS, *PROFILE_FIELDS)) if stored else None
     customer.full_clean()
     customer.updated_at = timezone.now()
     customer.save()
@@ -36,6 +41,11 @@ def customer_save(*, customer: Customer, actor: Any, reason: str = "") -> Custom
         if previous["credit_limit"] != customer.credit_limit:
             events.append(AuditEvent("customer.limit_changed", customer, {"credit_limit": previous["credit_limit"]},
                                      {"credit_limit": customer.credit_limit}, reason))
+        now = values_of(customer, PROFILE_FIELDS)
+        changed = [f for f in PROFILE_FIELDS if previous[f] != now[f]]
+        if changed:
+            events.append(AuditEvent("customer.changed", customer, {f: previous[f] for f in changed},
+                                     {f: now[f] for f in changed}, reason))
     audit_append_many(organization=customer.organization_id, actor=actor, events=events)
     return customer
 

@@ -66,6 +66,8 @@ class Importer:
     def __init__(self, organization: Organization, user: Any = None):
         self.organization = organization
         self.user = user
+        # The columns the file has (set by the engine): an update leaves the others as they are.
+        self.present: frozenset[str] = frozenset(self.column_names())
 
     @classmethod
     def column_names(cls) -> list[str]:
@@ -199,6 +201,7 @@ def import_frame(*, organization: Organization, kind: str, frame: pd.DataFrame, 
     if errors:
         raise Rejected(errors)
     importer = cls(organization, user)
+    importer.present = frozenset(c for c in text.columns if c != "_row")
     records = importer.build(parse_frame(text, cls, errors), errors)
     if errors:
         raise Rejected(errors)
@@ -233,6 +236,7 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
         validate_headers(frame, cls, errors)
         if errors:
             raise Rejected(errors)
+        importer.present = frozenset(c for c in frame.columns if c != "_row")
         if frame.empty:
             errors.add(2, "", "", "the file has a header but no data rows")
             raise Rejected(errors)

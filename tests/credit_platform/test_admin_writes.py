@@ -260,3 +260,14 @@ def test_an_organization_admin_who_is_not_a_superuser_adds_a_member(client, org,
     assert person.user.check_password("a-Long-enough-pass-42") and person.user.email == "new.person@example.com"
     # the new member landed in the admin's organization, never in another one
     assert not Membership.objects.filter(organization=other_org).exists()
+
+
+def test_a_customer_profile_edit_in_the_admin_is_in_the_ledger(client, org, member):
+    customer = CustomerFactory(organization=org, email="old@example.com")
+    client.force_login(member(org, Role.CREDIT_MANAGER))
+    response = admin_post(client, reverse("admin:customers_customer_change", args=[customer.pk]),
+                          email="ap@example.com", address="Unit 7, Dock Road")
+    assert response.status_code == 302
+    [entry] = ledger(org, "customer.changed", customer)
+    assert entry.before == {"email": "old@example.com", "address": ""}
+    assert entry.after == {"email": "ap@example.com", "address": "Unit 7, Dock Road"}
