@@ -138,7 +138,7 @@ def _ledger_value(value: object, kind: str) -> object:
     if kind == "int":
         return int(value)  # type: ignore[call-overload]
     if kind == "date":
-        return pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+        return pd.Timestamp(value).date().isoformat()
     return str(value)
 
 
