@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from credit_platform.bulk import match_existing
 from credit_platform.imports.engine import Importer, WriteResult, register
-from credit_platform.imports.lookups import id_map, resolve
+from credit_platform.imports.lookups import check_fx_rates, id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
 from credit_platform.imports.writer import upsert_records
 from customers.models import Customer
@@ -71,6 +71,7 @@ class OrderImporter(Importer):
         check_duplicates(frame, ["number"], errors, "number")
         frame["customer_id"] = resolve(frame, "customer_external_id", _customer_map(self.organization), errors,
                                        "customer")
+        check_fx_rates(frame, self.organization, "order_date", errors)
         return frame
 
     def write(self, records: pd.DataFrame) -> WriteResult:
@@ -110,6 +111,7 @@ class InvoiceImporter(Importer):
         check_duplicates(frame, ["number"], errors, "number")
         customers = _customer_map(self.organization)
         frame["customer_id"] = resolve(frame, "customer_external_id", customers, errors, "customer")
+        check_fx_rates(frame, self.organization, "issue_date", errors)
         terms = frame["customer_external_id"].map(customers["payment_terms_days"]) if len(customers) else None
         if terms is not None:
             derived = frame["issue_date"] + pd.to_timedelta(terms.fillna(0).astype("int64"), unit="D")
@@ -187,6 +189,7 @@ class _CashImporter(Importer):
         check_duplicates(frame, [self.number_field], errors, self.number_field)
         frame["customer_id"] = resolve(frame, "customer_external_id", _customer_map(self.organization), errors,
                                        "customer")
+        check_fx_rates(frame, self.organization, self.date_field, errors)
         frame["invoice_id"] = pd.NA
         if frame["invoice_number"].notna().any():
             invoices = id_map(Invoice, self.organization, "number", extra=("customer_id", "currency"))

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "credit_platform.tenancy.TenantMiddleware",
+    "credit_platform.fxgaps.FxGapMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -65,6 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "credit_platform.tenancy.tenant_context",
+                "credit_platform.fxgaps.fx_gaps",
             ],
         },
     },
@@ -121,6 +123,17 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# Data rows per file: 1,000,000 is the largest file the import is measured on (bench/import_invoices.py, a
+# 70 MB invoice CSV); a bigger book is loaded in several files.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+# An XLSX is a ZIP of XML: its size unpacked, not the upload's, is what reading costs. openpyxl reads ~2.6 MB
+# of sheet XML (~11,000 rows) a second here: a 0.9 MB workbook that unpacked to 228 MB (1M rows) took 88 s.
+# 50 MB (~200,000 invoice rows, ~20 s) is the cap; larger books go as CSV, which reads ~20x faster.
+IMPORT_XLSX_MAX_UNPACKED_BYTES = env.int("IMPORT_XLSX_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+# Embedded mode (no broker, tasks run in-process): an upload above this size is imported on a background
+# thread, so that the request answers at once and the import page follows the import's progress; smaller
+# files (a few thousand rows, well under a second) are imported before the page answers.
+IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=1024 * 1024)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="credit@localhost")
