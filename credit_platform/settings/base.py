@@ -126,9 +126,10 @@ IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 
 # Data rows per file: 1,000,000 is the largest file the import is measured on (bench/import_invoices.py, a
 # 70 MB invoice CSV); a bigger book is loaded in several files.
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
-# An XLSX is a ZIP of XML: its size unpacked, not the upload's, is what reading costs. openpyxl reads ~2.6 MB
-# of sheet XML (~11,000 rows) a second here: a 0.9 MB workbook that unpacked to 228 MB (1M rows) took 88 s.
-# 50 MB (~200,000 invoice rows, ~20 s) is the cap; larger books go as CSV, which reads ~20x faster.
+# An XLSX is a ZIP of XML: its size unpacked, not the upload's, is what reading costs. openpyxl reads about
+# 2-2.6 MB of sheet XML a second here (a 50,000-row invoice sheet, 18 MB unpacked, in 9 s on a busy machine;
+# the reported 0.9 MB workbook that unpacked to 228 MB, 1M rows, took 88 s). 50 MB (~140,000-200,000 invoice
+# rows, 20-25 s) is the cap; larger books go as CSV, which pandas reads far faster.
 IMPORT_XLSX_MAX_UNPACKED_BYTES = env.int("IMPORT_XLSX_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
 # Embedded mode (no broker, tasks run in-process): an upload above this size is imported on a background
 # thread, so that the request answers at once and the import page follows the import's progress; smaller
