@@ -140,7 +140,7 @@ def test_writes_and_the_api_keep_a_missing_rate_an_error(client, org, member, bo
         assert response.json()["code"] == "fx_rate_missing"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_import_log_tells_the_truth_when_work_after_the_commit_fails(org, tmp_path):
     """Rows and log commit together; a follow-up that fails after the commit does not make the log say
     that nothing was written."""

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 # ``organization``, ``kind`` and ``customer_ids`` (the customers whose data changed). Receivers defer
 # their work with transaction.on_commit; scoring re-scores those customers.
 import_written = Signal()
+# Sent by a process about to end after its imports (the ``import`` command in embedded mode), so that work
+# deferred inside this process (scoring's debounced re-score) runs now instead of never.
+imports_ending = Signal()
 
 
 class Rejected(Exception):

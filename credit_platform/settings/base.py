@@ -169,6 +169,10 @@ from receivables.schedule import BEAT as _RECEIVABLES_BEAT  # noqa: E402
 from scoring.schedule import BEAT as _SCORING_BEAT  # noqa: E402
 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {**_RECEIVABLES_BEAT, **_SCORING_BEAT, **_ALERTS_BEAT}
+# Seconds an import's re-score waits for further imports of the same organization (scoring/rescore.py):
+# uploads of one book (customers, invoices, then payments) within this window are graded once, after the
+# last, never half-loaded. 0 re-scores after each import.
+SCORING_IMPORT_RESCORE_DELAY_SECONDS = env.int("SCORING_IMPORT_RESCORE_DELAY_SECONDS", default=120)
 # Local hour (0-23, each organization's time zone) from which its nightly re-score is due.
 SCORING_NIGHTLY_HOUR = env.int("SCORING_NIGHTLY_HOUR", default=1)
 

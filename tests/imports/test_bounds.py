@@ -119,7 +119,7 @@ def test_the_upload_page_goes_through_the_service_and_the_ledger(client, org, me
     assert Invoice.objects.for_organization(org).filter(number="I-1").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_big_upload_in_embedded_mode_runs_off_the_request_thread(client, org, member, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.IMPORT_INLINE_MAX_BYTES = 10  # every file counts as big here
