@@ -5,13 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from django.utils import timezone
 
-from credit_platform.audit import AuditEvent, audit_append_many
-from credit_platform.bulk import canonical, insert_frame
+from credit_platform.audit import audit_append_many
+from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
-from credit_platform.imports.writer import Upserted, upsert_records
-from credit_platform.money import money
+from credit_platform.imports.writer import change_events, upsert_records
 
 from . import statements
 from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
@@ -101,45 +100,11 @@ class CustomerImporter(Importer):
             table=_table(Customer), out=out, rows=records["_row"], keys=["external_id"],
             scope={"organization_id": org.pk}, update=update, touch=["updated_at"],
         )
-        events = self._changes(out, done, update)
+        events = change_events(done=done, out=out, update=update, action="customer.changed",
+                               object_type="customers.customer", key_column="external_id", reason="import")
         if events:
             audit_append_many(organization=org, actor=self.user, events=events)
         return done.result
-
-    @staticmethod
-    def _changes(out: pd.DataFrame, done: Upserted, update: dict[str, str]) -> list[AuditEvent]:
-        """One ledger entry per changed customer: the old and new value of each field that changed
-        (compared column by column over all changed rows at once)."""
-        idx = out.index[done.changed]
-        if not len(idx):
-            return []
-        old, new = done.matched.old.loc[idx], out.loc[idx]
-        differs = {col: canonical(new[col], kind).to_numpy() != canonical(old[col], kind).to_numpy()
-                   for col, kind in update.items()}
-        differs = {col: d for col, d in differs.items() if d.any()}
-        values = {col: ([_ledger_value(v, update[col]) for v in old[col]],
-                        [_ledger_value(v, update[col]) for v in new[col]]) for col in differs}
-        ids, ext = done.matched.ids.loc[idx].tolist(), new["external_id"].tolist()
-        events = []
-        for i in range(len(idx)):
-            changed = [col for col, d in differs.items() if d[i]]
-            before = {col.removesuffix("_id"): values[col][0][i] for col in changed}
-            after = {col.removesuffix("_id"): values[col][1][i] for col in changed}
-            events.append(AuditEvent("customer.changed", ("customers.customer", int(ids[i]), str(ext[i])), before,
-                                     after, f"import ({ext[i]})"))
-        return events
-
-
-def _ledger_value(value: object, kind: str) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if kind == "money":
-        return money(str(value))
-    if kind == "int":
-        return int(value)  # type: ignore[call-overload]
-    if kind == "date":
-        return pd.Timestamp(value).date().isoformat()
-    return str(value)
 
 
 # File column -> (table column, comparison kind) of the fields a customer import may update.

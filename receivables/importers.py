@@ -16,11 +16,12 @@ import pandas as pd
 from django.db.models import Sum
 from django.utils import timezone
 
+from credit_platform.audit import audit_append_many
 from credit_platform.bulk import match_existing
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import check_fx_rates, id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
-from credit_platform.imports.writer import upsert_records
+from credit_platform.imports.writer import Upserted, change_events, upsert_records
 from customers.models import Customer
 
 from .allocation import Source, allocate
@@ -52,6 +53,15 @@ def _customer_map(organization: object) -> pd.DataFrame:
     return id_map(Customer, organization, "external_id", extra=("payment_terms_days",))  # type: ignore[arg-type]
 
 
+def _audit_corrections(importer: Importer, done: Upserted, out: pd.DataFrame, update: dict[str, str], action: str,
+                       object_type: str, key_column: str) -> None:
+    """Recorded documents changed by a re-sent file: one ledger entry each, with the old and new values."""
+    events = change_events(done=done, out=out, update=update, action=action, object_type=object_type,
+                           key_column=key_column, reason="import")
+    if events:
+        audit_append_many(organization=importer.organization, actor=importer.user, events=events)
+
+
 @register
 class OrderImporter(Importer):
     kind = "orders"
@@ -80,12 +90,14 @@ class OrderImporter(Importer):
             "number": records["number"], "order_date": records["order_date"], "amount": records["amount"],
             "currency": records["currency"], "status": records["status"], "created_at": timezone.now(),
         })
-        return upsert_records(
+        update = {"order_date": "date", "amount": "money", "status": "text"}
+        done = upsert_records(
             table=_table(Order), out=out, rows=records["_row"], keys=["number"],
-            scope={"organization_id": self.organization.pk},
-            update={"order_date": "date", "amount": "money", "status": "text"},
+            scope={"organization_id": self.organization.pk}, update=update,
             immutable=IDENTITY, conflict=_identity_conflict(self.organization, "order"), conflict_column="number",
-        ).result
+        )
+        _audit_corrections(self, done, out, update, "order.corrected", "receivables.order", "number")
+        return done.result
 
 
 @register
@@ -139,12 +151,14 @@ class InvoiceImporter(Importer):
             "currency": records["currency"], "created_at": timezone.now(),
         })
         errors = self._amounts_below_paid(out, records["_row"])
+        update = {"order_id": "int", "issue_date": "date", "due_date": "date", "amount": "money"}
         done = upsert_records(
             table=_table(Invoice), out=out, rows=records["_row"], keys=["number"], scope={"organization_id": org_id},
-            update={"order_id": "int", "issue_date": "date", "due_date": "date", "amount": "money"},
-            immutable=IDENTITY, conflict=_identity_conflict(self.organization, "invoice"), conflict_column="number",
-            errors=errors,
+            update=update, immutable=IDENTITY, conflict=_identity_conflict(self.organization, "invoice"),
+            conflict_column="number", errors=errors,
         )
+        # A re-sent invoice with another due date or amount is a correction: in the ledger, old and new.
+        _audit_corrections(self, done, out, update, "invoice.corrected", "receivables.invoice", "number")
         linked = out["order_id"].dropna()
         if len(linked):
             Order.objects.for_organization(org_id).filter(
@@ -218,12 +232,14 @@ class _CashImporter(Importer):
             return (f"{new[num]} was already imported ({_day(old[date])}, {Decimal(str(old['amount'])):.2f} "
                     f"{old['currency']}) with other values; record a correction as a new document instead")
 
+        update = dict.fromkeys(self.extra_columns, "text")
         done = upsert_records(
             table=table, out=out, rows=records["_row"], keys=[num], scope={"organization_id": org_id},
-            update=dict.fromkeys(self.extra_columns, "text"),
-            immutable={"customer_id": "int", date: "date", "amount": "money", "currency": "text"},
+            update=update, immutable={"customer_id": "int", date: "date", "amount": "money", "currency": "text"},
             conflict=conflict, conflict_column=num,
         )
+        _audit_corrections(self, done, out, update, f"{self.source_kind}.corrected",
+                           self.model._meta.label_lower, num)  # type: ignore[attr-defined]
         fresh = records.loc[done.matched.new]
         if fresh.empty:
             return done.result

@@ -212,6 +212,19 @@ def test_invoices_link_orders_and_reimport_is_idempotent(with_invoices, tmp_path
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
 
 
+def test_a_reimport_that_moves_a_due_date_is_a_correction_in_the_ledger(with_invoices, tmp_path):
+    """A re-sent invoice is never rewritten silently: each changed document has its entry, old and new."""
+    org = with_invoices
+    moved = INVOICES.replace("INV-2,C1,2026-02-01,2026-03-03,200.00", "INV-2,C1,2026-02-01,2030-12-31,250.00")
+    log = run(org, "invoices", write(tmp_path, "moved.csv", moved))
+    assert (log.updated, log.unchanged) == (1, 2)
+    invoice = Invoice.objects.get(number="INV-2")
+    [entry] = AuditEntry.objects.for_organization(org).filter(action="invoice.corrected", object_id=str(invoice.pk))
+    assert entry.before == {"due_date": "2026-03-03", "amount": "200.00"}
+    assert entry.after == {"due_date": "2030-12-31", "amount": "250.00"}
+    assert entry.object_repr == "INV-2" and entry.reason == "import"
+
+
 def test_invoice_conflicts_are_refused(with_invoices, tmp_path):
     org = with_invoices
     run(org, "payments", write(tmp_path, "p.csv", "reference,customer_external_id,received_on,amount,currency,"
