@@ -271,3 +271,25 @@ def test_a_customer_profile_edit_in_the_admin_is_in_the_ledger(client, org, memb
     [entry] = ledger(org, "customer.changed", customer)
     assert entry.before == {"email": "old@example.com", "address": ""}
     assert entry.after == {"email": "ap@example.com", "address": "Unit 7, Dock Road"}
+
+
+def test_a_write_the_service_refuses_comes_back_to_the_form_with_the_reason(client, org, member):
+    from receivables.models import CollectionTask
+    from receivables.services import collection_task_create, task_complete
+
+    user = member(org, Role.CREDIT_MANAGER)
+    client.force_login(user)
+    task = collection_task_create(customer=CustomerFactory(organization=org), kind="call", title="Call",
+                                  due_date=D(2026, 12, 1), actor=user)
+    url = reverse("admin:receivables_collectiontask_change", args=[task.pk])
+    page = client.get(url)
+    task_complete(task=task, actor=user)  # closed meanwhile, e.g. from the worklist
+    from tests.admin_forms import form_values
+
+    data = form_values(page.content.decode())
+    data.pop("csrfmiddlewaretoken", None)
+    response = client.post(url, {**data, "title": "Call again"})
+    assert response.status_code == 302 and response["Location"] == url
+    shown = client.get(url).content.decode()
+    assert "Nothing was saved: The task is already done." in shown
+    assert CollectionTask.objects.get(pk=task.pk).title == "Call"
