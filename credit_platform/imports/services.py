@@ -62,6 +62,7 @@ def _dispatch(log_id: int, encoding: str, size: int) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER and size > settings.IMPORT_INLINE_MAX_BYTES:
         thread = threading.Thread(target=_run_in_background, args=(log_id, encoding), daemon=True,
                                   name=f"import-{log_id}")
+        BACKGROUND[:] = [t for t in BACKGROUND if t.is_alive()]
         BACKGROUND.append(thread)
         thread.start()
         return

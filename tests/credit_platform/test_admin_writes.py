@@ -293,3 +293,41 @@ def test_a_write_the_service_refuses_comes_back_to_the_form_with_the_reason(clie
     shown = client.get(url).content.decode()
     assert "Nothing was saved: The task is already done." in shown
     assert CollectionTask.objects.get(pk=task.pk).title == "Call"
+
+
+def test_disputes_promises_and_call_notes_in_the_admin_go_through_the_collections_services(client, org, member):
+    from receivables.models import CallNote, Dispute, PromiseToPay
+
+    client.force_login(member(org, Role.CREDIT_MANAGER))
+    customer = CustomerFactory(organization=org)
+    invoice = InvoiceFactory(customer=customer, number="INV-D1")
+    response = admin_post(client, reverse("admin:receivables_dispute_add"), invoice=invoice.pk, reason="quality",
+                          description="Broken pallets", amount="40.00")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    dispute = Dispute.objects.get(invoice=invoice)
+    assert dispute.customer == customer and ledger(org, "dispute.opened", dispute)
+    url = reverse("admin:receivables_dispute_change", args=[dispute.pk])
+    assert admin_post(client, url, status="open", resolution="x").status_code == 200  # must be closed
+    response = admin_post(client, url, status="resolved", resolution="Credit note CN-7 agreed")
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.resolution) == ("resolved", "Credit note CN-7 agreed")
+    assert ledger(org, "dispute.resolved", dispute)
+
+    response = admin_post(client, reverse("admin:receivables_promisetopay_add"), customer=customer.pk,
+                          invoice=invoice.pk, promised_date="2026-12-10", amount="100.00", currency="EUR", note="")
+    assert response.status_code == 302
+    promise = PromiseToPay.objects.get(customer=customer)
+    assert ledger(org, "promise.created", promise)
+    response = client.post(reverse("admin:receivables_promisetopay_changelist"),
+                           {"action": "cancel", "_selected_action": [promise.pk]})
+    assert response.status_code == 302
+    promise.refresh_from_db()
+    assert promise.status == "cancelled" and ledger(org, "promise.cancelled", promise)
+
+    response = admin_post(client, reverse("admin:receivables_callnote_add"), customer=customer.pk,
+                          outcome="promised", note="Will pay on the 10th", next_action_on="2026-12-11",
+                          next_action="Check the payment")
+    assert response.status_code == 302
+    call = CallNote.objects.get(customer=customer)
+    assert ledger(org, "collections.call_logged", call) and call.author is not None
