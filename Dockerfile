@@ -4,7 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=credit_p
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . && \
+RUN pip install --no-cache-dir -c constraints.txt . && \
     DJANGO_SECRET_KEY=build-only-not-secret-000000000000000000000000000000000000 DJANGO_ALLOWED_HOSTS=build \
     DATABASE_URL=sqlite:////tmp/build.db python manage.py collectstatic --noinput
 RUN useradd --create-home credit && mkdir -p /app/var && chown -R credit /app/var

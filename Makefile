@@ -6,18 +6,20 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-.PHONY: run test lint install dev-install worker beat reset bench clean
+.PHONY: run test lint install dev-install worker beat reset bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(RUNTIME): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# constraints.txt pins every package (direct and indirect), so a newcomer, CI and production install the
+# versions the suite passed with.
+$(RUNTIME): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e .
 	touch $@
 
-$(DEV): pyproject.toml $(RUNTIME)
-	$(BIN)/pip install -q -e '.[dev]'
+$(DEV): pyproject.toml constraints.txt $(RUNTIME)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(RUNTIME)
@@ -44,7 +46,7 @@ beat: $(RUNTIME)
 	$(BIN)/celery -A credit_platform beat --loglevel=INFO
 
 bench: $(DEV)
-	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Start over with an empty embedded database (the demo is re-seeded by the next `make run`).
@@ -53,3 +55,14 @@ reset:
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+# Re-pin constraints.txt from a fresh environment with every extra (after editing pyproject.toml).
+constraints:
+	rm -rf /tmp/credit-constraints-venv
+	$(PYTHON) -m venv /tmp/credit-constraints-venv
+	/tmp/credit-constraints-venv/bin/pip install -q --upgrade pip
+	/tmp/credit-constraints-venv/bin/pip install -q -e '.[dev,bench]'
+	{ echo "# Every package the project installs, pinned: make run, make test and CI install with -c constraints.txt."; \
+	  echo "# Regenerate with 'make constraints' after changing pyproject.toml."; \
+	  /tmp/credit-constraints-venv/bin/pip freeze --exclude-editable | grep -v '^credit-platform' | sort -f; } > constraints.txt
+	rm -rf /tmp/credit-constraints-venv

@@ -52,6 +52,7 @@ def build_book(invoices: int, customers: int) -> int:
         DunningPolicy,
         Invoice,
         Payment,
+        PromiseInvoice,
         PromiseToPay,
     )
 
@@ -144,18 +145,23 @@ def build_book(invoices: int, customers: int) -> int:
             for k in some[:2000]
         ]
     )
-    PromiseToPay.objects.bulk_create(
+    promises = PromiseToPay.objects.bulk_create(
         [
             PromiseToPay(
                 organization=org,
                 customer_id=int(ids[cust[k]]),
-                invoice_id=int(inv_ids[k]),
                 made_on=RUN_DATE - dt.timedelta(days=3),
                 promised_date=RUN_DATE + dt.timedelta(days=7),
                 amount="100.00",
                 currency="EUR",
             )
             for k in some[2000:]
+        ]
+    )
+    PromiseInvoice.objects.bulk_create(  # each promise covers the one invoice it was made for
+        [
+            PromiseInvoice(organization=org, promise=p, invoice_id=int(inv_ids[k]), open_amount="100.00")
+            for p, k in zip(promises, some[2000:], strict=True)
         ]
     )
     CollectionProfile.objects.bulk_create(

@@ -12,8 +12,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import BadRequest, ImproperlyConfigured, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +82,15 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_list_display(self, request: HttpRequest) -> Any:
         return [currency_code if f == "currency" else f for f in super().get_list_display(request)]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        """A list address whose filters, sort or page cannot be applied (an unknown field, a year of 20
+        digits) answers 400 saying so, rather than a redirect to an error flag or a 500."""
+        try:
+            return super().get_changelist_instance(request)
+        except (IncorrectLookupParameters, OverflowError, ValueError) as exc:
+            raise BadRequest(_("The list's filter, sort or page in the address is not valid: %(reason)s") % {
+                "reason": str(exc)[:200] or type(exc).__name__}) from None
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         obj = super().get_object(request, object_id, from_field)

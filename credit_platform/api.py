@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, viewsets
@@ -25,7 +26,7 @@ class TenantAPIMixin:
 
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)  # type: ignore[misc]
-        membership = resolve_membership(request.user, request.META.get(HEADER))
+        membership = resolve_membership(request.user, request.META.get(HEADER) or None, strict=True)
         request.membership = membership  # type: ignore[attr-defined]
         request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
         request._request.membership = membership  # type: ignore[attr-defined]
@@ -66,6 +67,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Every API error has the same body: {"code", "message", "details"?}."""
     if isinstance(exc, AppError):
         return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"code": ErrorCode.REQUEST_TOO_LARGE.value,
+                         "message": "The request body is too large for this endpoint."}, status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"code": ErrorCode.BAD_REQUEST.value, "message": "The request was malformed."}, status=400)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

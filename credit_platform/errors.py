@@ -18,6 +18,10 @@ class ErrorCode(StrEnum):
     FX_RATE_MISSING = "fx_rate_missing"
     IMPORT_REJECTED = "import_rejected"
     AUDIT_IMMUTABLE = "audit_immutable"
+    BAD_REQUEST = "bad_request"
+    REQUEST_TOO_LARGE = "request_too_large"
+    THROTTLED = "throttled"
+    SERVER_ERROR = "server_error"
 
 
 class AppError(Exception):

@@ -14,6 +14,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .bounds import date_field, money_validators
 from .errors import AppError, ErrorCode
 from .money import CURRENCY_CHOICES, validate_currency
 from .roles import Role
@@ -61,7 +62,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=32, choices=Role.choices)
     # Authority matrix: the largest limit (in base currency) this member may approve; null = no authority.
     approval_limit = models.DecimalField(
-        max_digits=18, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+        max_digits=18, decimal_places=2, null=True, blank=True, validators=[*money_validators(), MinValueValidator(0)]
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -77,7 +78,7 @@ class FXRate(TenantOwned):
     """Units of the organization's base currency for one unit of ``currency``, valid from ``rate_date``."""
 
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
-    rate_date = models.DateField()
+    rate_date = date_field()
     rate = models.DecimalField(max_digits=20, decimal_places=10, validators=[MinValueValidator(0)])
     source = models.CharField(max_length=60, blank=True, default="")
 

@@ -17,6 +17,21 @@ def has_capability(request: HttpRequest, capability: str) -> bool:
     return membership is not None and role_has(membership.role, capability)
 
 
+def actor_has_capability(actor: Any, organization_id: int, capability: str) -> bool:
+    """For services, which take the acting user rather than a request: the capability of the user's active
+    membership in that organization. ``None`` (the system: scheduled runs, commands) may do anything."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return actor is None
+    from .models import Membership
+
+    role = (
+        Membership.objects.filter(user=actor, organization_id=organization_id, is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return role is not None and role_has(role, capability)
+
+
 def require_capability(request: HttpRequest, capability: str) -> None:
     if not has_capability(request, capability):
         raise PermissionDenied(f"Your role may not do this ({capability}).")

@@ -8,20 +8,33 @@ the queryset, which answers 404.
 
 The current organization of a request comes from the user's memberships: the one chosen in the
 session (pages) or in the ``X-Organization`` header (API), else the user's first active one.
+
+A header is an explicit choice: one that names an organization the user is not a member of (a typo, a
+stale id) is refused (403), and one that is neither an id nor a slug (``²``, a 23-digit number) is
+malformed (400); the request never falls back to another tenant, so nothing is written where the
+caller did not mean to write. A session's stale choice (a membership since revoked) falls back to the
+first membership, since the user did not send it with this request.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import models
 from django.http import HttpRequest
+
+from .errors import AppError, ErrorCode
 
 if TYPE_CHECKING:
     from credit_platform.models import Membership, Organization
 
 SESSION_KEY = "organization_id"
 HEADER = "HTTP_X_ORGANIZATION"
+# An organization hint is an id (ASCII digits, within a 64-bit key) or a slug (SlugField, max_length 60).
+_ID = re.compile(r"[0-9]{1,18}")
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 M = TypeVar("M", bound=models.Model)
 
@@ -47,9 +60,21 @@ class TenantOwned(models.Model):
         abstract = True
 
 
-def resolve_membership(user: Any, organization_hint: str | int | None) -> Membership | None:
+def _hint_lookup(hint: str) -> dict[str, Any] | None:
+    if _ID.fullmatch(hint):
+        return {"organization_id": int(hint)}
+    if _SLUG.fullmatch(hint):
+        return {"organization__slug": hint}
+    return None
+
+
+def resolve_membership(user: Any, organization_hint: str | int | None, *, strict: bool = False) -> Membership | None:
     """The membership a request acts under: the hinted organization (id or slug) if the user belongs
-    to it, else the user's first active membership. None for anonymous users or users without one."""
+    to it, else the user's first active membership. None for anonymous users or users without one.
+
+    ``strict`` (a hint the caller sent with this request: the ``X-Organization`` header): a malformed hint
+    raises ``AppError`` 400 and one naming an organization the user is not an active member of raises
+    ``AppError`` 403, instead of falling back."""
     from credit_platform.models import Membership
 
     if user is None or not user.is_authenticated:
@@ -58,11 +83,25 @@ def resolve_membership(user: Any, organization_hint: str | int | None) -> Member
         "organization"
     )
     if organization_hint not in (None, ""):
-        hint = str(organization_hint)
-        by = {"organization_id": int(hint)} if hint.isdigit() else {"organization__slug": hint}
-        chosen = memberships.filter(**by).first()
+        hint = str(organization_hint).strip()
+        lookup = _hint_lookup(hint)
+        if lookup is None and strict:
+            raise AppError(
+                ErrorCode.BAD_REQUEST,
+                f"X-Organization: '{hint[:40]}' is neither an organization id nor an organization slug.",
+                status=400,
+            )
+        chosen = memberships.filter(**lookup).first() if lookup is not None else None
         if chosen is not None:
             return chosen
+        if strict:
+            mine = ", ".join(sorted(memberships.values_list("organization__slug", flat=True))) or "none"
+            raise AppError(
+                ErrorCode.PERMISSION_DENIED,
+                f"X-Organization: you are not a member of organization '{hint[:60]}' (yours: {mine}); "
+                "nothing was done.",
+                status=403,
+            )
     return memberships.order_by("organization__name", "pk").first()
 
 
@@ -73,8 +112,14 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
-        hint = request.META.get(HEADER) or request.session.get(SESSION_KEY)
-        membership = resolve_membership(request.user, hint)
+        header = request.META.get(HEADER)
+        try:
+            if header:
+                membership = resolve_membership(request.user, header, strict=True)
+            else:
+                membership = resolve_membership(request.user, request.session.get(SESSION_KEY))
+        except AppError as exc:  # answered by handler400/handler403: JSON under /api/, a page elsewhere
+            raise (PermissionDenied if exc.status == 403 else BadRequest)(exc.message) from None
         request.membership = membership  # type: ignore[attr-defined]
         request.organization = membership.organization if membership else None  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -8,6 +8,11 @@ admin.site.site_header = "Credit platform administration"
 admin.site.site_title = "Credit platform"
 admin.site.index_title = "Credit administration"
 
+handler400 = "credit_platform.error_views.bad_request"
+handler403 = "credit_platform.error_views.permission_denied"
+handler404 = "credit_platform.error_views.page_not_found"
+handler500 = "credit_platform.error_views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

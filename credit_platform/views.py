@@ -11,6 +11,7 @@ from customers.models import Customer
 from receivables.selectors import customer_balances, open_orders_by_customer, portfolio_aging
 from scoring.selectors import grade_distribution
 
+from .errors import AppError
 from .models import ImportLog
 from .permissions import require_capability
 from .roles import Cap
@@ -56,7 +57,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def switch_organization(request: HttpRequest) -> HttpResponse:
-    membership = resolve_membership(request.user, request.POST.get("organization"))
+    try:
+        membership = resolve_membership(request.user, request.POST.get("organization"), strict=True)
+    except AppError:
+        membership = None
     if membership is None or str(membership.organization_id) != request.POST.get("organization"):
         raise Http404("You are not a member of that organization.")
     request.session[SESSION_KEY] = membership.organization_id

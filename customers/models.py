@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from credit_platform.bounds import ADDRESS_MAX_CHARS, bounded_text, date_field, money_validators
 from credit_platform.money import CURRENCY_CHOICES, validate_currency
 from credit_platform.tenancy import TenantOwned
 
@@ -17,7 +18,9 @@ from . import statements
 
 
 def money_field(**kwargs: Any) -> models.DecimalField:
-    return models.DecimalField(max_digits=18, decimal_places=2, **kwargs)
+    """An amount: numeric(18, 2), bounded to +-MONEY_MAX (credit_platform.bounds) at every entry."""
+    validators = [*money_validators(), *kwargs.pop("validators", [])]
+    return models.DecimalField(max_digits=18, decimal_places=2, validators=validators, **kwargs)
 
 
 class Country(models.Model):
@@ -98,10 +101,10 @@ class Customer(TenantOwned):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     # The approved credit limit in the customer's currency; maintained by the limit workflow (scoring/).
     credit_limit = money_field(null=True, blank=True, validators=[MinValueValidator(0)])
-    customer_since = models.DateField(null=True, blank=True)
+    customer_since = date_field(null=True, blank=True)
     email = models.EmailField(blank=True, default="")
     phone = models.CharField(max_length=40, blank=True, default="")
-    address = models.TextField(blank=True, default="")
+    address = bounded_text(ADDRESS_MAX_CHARS, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(db_default=Now(), editable=False)
 
@@ -124,7 +127,7 @@ class Customer(TenantOwned):
 
 class FinancialStatement(TenantOwned):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="statements")
-    period_end = models.DateField()
+    period_end = date_field()
     period_months = models.PositiveSmallIntegerField(
         default=12, validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
@@ -196,11 +199,11 @@ class ExternalSignal(TenantOwned):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="signals")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    observed_on = models.DateField()
+    observed_on = date_field()
     source = models.CharField(max_length=80)
     reference = models.CharField(max_length=120, help_text=_("The source's own id for this signal."))
     # Bureau score: 0 (worst) .. 100 (best). Other kinds may carry an amount (e.g. a claim's value).
-    value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    value = money_field(null=True, blank=True)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.INFO)
     title = models.CharField(max_length=300, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now(), editable=False)

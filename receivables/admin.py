@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import DateField, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.admin_base import CorrectionForm, ReadOnlyTenantAdmin, TenantAdmin
+from credit_platform.errors import AppError
 from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
@@ -32,6 +33,7 @@ from .models import (
     Invoice,
     Order,
     Payment,
+    PromiseInvoice,
     PromiseToPay,
     StatementDispatch,
 )
@@ -58,7 +60,6 @@ from .services import (
     payment_correct,
     payment_record,
     promise_cancel,
-    promise_create,
     task_complete,
 )
 
@@ -418,11 +419,17 @@ class CollectionTaskAdmin(TenantAdmin):
                                                note=d.get("note", ""), actor=request.user))
 
     def _close(self, request: HttpRequest, queryset: Any, cancel: bool) -> None:
-        closed = 0
+        closed, refused = 0, []
         for task in queryset.filter(status=CollectionTask.Status.OPEN):
-            task_complete(task=task, actor=request.user, note="admin", cancel=cancel)
+            try:
+                task_complete(task=task, actor=request.user, note="admin", cancel=cancel)
+            except AppError as exc:  # e.g. a managers' hand-over, closed by a credit manager only
+                refused.append(exc.message)
+                continue
             closed += 1
         self.message_user(request, _("%(n)d task(s) closed.") % {"n": closed})
+        for reason in dict.fromkeys(refused):
+            self.message_user(request, reason, messages.ERROR)
 
     @admin.action(description=_("Mark the selected tasks done"), permissions=["change"])
     def mark_done(self, request: HttpRequest, queryset: Any) -> None:
@@ -432,31 +439,42 @@ class CollectionTaskAdmin(TenantAdmin):
     def cancel(self, request: HttpRequest, queryset: Any) -> None:
         self._close(request, queryset, cancel=True)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A hand-over of the managers' queue is closed by a credit manager only (as on the pages)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_managers_handover and not has_capability(request, Cap.POLICY_EDIT):
+            fields += [f for f in ("status", "assigned_to") if f not in fields]
+        return fields
+
+
+class PromiseInvoiceInline(admin.TabularInline):
+    model = PromiseInvoice
+    extra = 0
+    fields = ("invoice", "open_amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(PromiseToPay)
-class PromiseToPayAdmin(RecordedOnlyMixin, TenantAdmin):
-    change_capability = Cap.COLLECTIONS
-    list_display = ["customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
-                    "received"]
+class PromiseToPayAdmin(ReadOnlyTenantAdmin):
+    """Promises are made on a customer's collections page or through the API (``promise_create``: the
+    policy's horizon, the invoices covered, the ledger entry); here they are read, and open ones can be
+    cancelled (``promise_cancel``, audited)."""
+
+    list_display = ["customer", "made_on", "promised_date", "amount", "currency", "status", "received"]
     list_filter = ["status"]
-    list_select_related = ["customer", "invoice"]
-    search_fields = ["customer__legal_name", "customer__external_id", "invoice__number"]
-    autocomplete_fields = ["customer", "invoice"]
-    fields = ["customer", "invoice", "promised_date", "amount", "currency", "note"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__legal_name", "customer__external_id", "coverage__invoice__number"]
+    inlines = [PromiseInvoiceInline]
     actions = ["cancel"]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return self.fields
-        return [*self.fields, "made_on", "status", "received", "closed_on", "created_by"]
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return has_capability(request, Cap.COLLECTIONS)
 
-    def save_model(self, request: HttpRequest, obj: PromiseToPay, form: Any, change: bool) -> None:
-        d = form.cleaned_data
-        self.adopt(obj, promise_create(customer=d["customer"], invoice=d.get("invoice"), amount=d["amount"],
-                                       promised_date=d["promised_date"], currency=d.get("currency") or None,
-                                       note=d.get("note", ""), actor=request.user))
-
-    @admin.action(description=_("Cancel the selected open promises"), permissions=["change"])
+    @admin.action(description=_("Cancel the selected open promises"), permissions=["cancel"])
     def cancel(self, request: HttpRequest, queryset: Any) -> None:
         open_ = list(queryset.filter(status=PromiseToPay.Status.OPEN))
         for promise in open_:

@@ -55,7 +55,7 @@ class PaymentViewSet(TenantReadOnlyViewSet):
 class PromiseListCreate(TenantAPIMixin, generics.ListCreateAPIView):
     """Promises to pay: list (filter by customer external id, status) and record one (collections role)."""
 
-    queryset = PromiseToPay.objects.select_related("customer", "invoice")
+    queryset = PromiseToPay.objects.select_related("customer").prefetch_related("coverage__invoice")
     serializer_class = PromiseSerializer
     write_capability = Cap.COLLECTIONS
     filterset_fields = ["status"]
@@ -66,9 +66,12 @@ class PromiseListCreate(TenantAPIMixin, generics.ListCreateAPIView):
         v = data.validated_data
         org = request.organization  # type: ignore[attr-defined]
         customer = _get(Customer.objects.for_organization(org), "customer", external_id=v["customer"])
-        invoice = _get(Invoice.objects.for_organization(org), "invoice", number=v["invoice"]) \
-            if v.get("invoice") else None
-        promise = promise_create(customer=customer, invoice=invoice, amount=v["amount"],
+        numbers = list(dict.fromkeys([*v.get("invoices", []), *([v["invoice"]] if v.get("invoice") else [])]))
+        invoices = [
+            _get(Invoice.objects.for_organization(org).filter(customer=customer), "invoices", number=n)
+            for n in numbers
+        ]
+        promise = promise_create(customer=customer, invoices=invoices, amount=v["amount"],
                                  promised_date=v["promised_date"], currency=v.get("currency"),
                                  note=v.get("note", ""), actor=request.user)
         return Response(PromiseSerializer(promise).data, status=201)

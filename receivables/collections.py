@@ -225,6 +225,7 @@ class CollectionsFile:
     tasks: list[CollectionTask] = field(default_factory=list)
     promises: list[PromiseToPay] = field(default_factory=list)
     disputes: list[Dispute] = field(default_factory=list)
+    pd: float | None = None  # the current score's PD behind ``weight`` (None: the unscored proxy)
 
 
 def collections_file(organization: Organization, customer: Customer, as_of: dt.date) -> CollectionsFile:
@@ -237,7 +238,15 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
     profile = (
         CollectionProfile.objects.filter(customer=customer).select_related("collector", "policy").first()
     )
+    from scoring.models import CurrentScore
+
     f = CollectionsFile(customer=customer, profile=profile, balance=balance, weight=weights[customer.pk])
+    f.pd = (
+        CurrentScore.objects.for_organization(organization)
+        .filter(customer=customer)
+        .values_list("pd", flat=True)
+        .first()
+    )
     open_invoices = list(
         invoices_of(organization)
         .filter(customer=customer)
@@ -262,10 +271,12 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
     f.promises = list(
         PromiseToPay.objects.for_organization(organization)
         .filter(customer=customer)
-        .select_related("invoice", "created_by")[:50]
+        .select_related("created_by")
+        .prefetch_related("coverage__invoice")[:50]
     )
-    account_promise = any(p.status == "open" and p.invoice_id is None for p in f.promises)
-    promised_invoices = {p.invoice_id for p in f.promises if p.status == "open" and p.invoice_id}
+    promised_invoices = {
+        c.invoice_id for p in f.promises if p.status == PromiseToPay.Status.OPEN for c in p.coverage.all()
+    }
     for inv in open_invoices:
         day_level = last.get(inv.pk)
         f.invoices.append(
@@ -276,7 +287,7 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
                 last_level=day_level[1] if day_level else "",
                 last_dunned=day_level[0] if day_level else None,
                 dispute=open_disputes.get(inv.pk),
-                promised=account_promise or inv.pk in promised_invoices,
+                promised=inv.pk in promised_invoices,
             )
         )
     f.tasks = list(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy
 
+from credit_platform.bounds import MONEY_MAX, NOTE_MAX_CHARS
+from credit_platform.forms import IdField, IdListField
 from credit_platform.models import Membership
 
 from .models import CallNote, CollectionProfile, Dispute, DunningLevel, DunningPolicy, EclSettings
@@ -20,22 +25,37 @@ def collector_choices(organization: Any) -> Any:
 
 
 class PromiseForm(forms.Form):
-    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), max_value=MONEY_MAX)
     promised_date = forms.DateField(widget=DATE)
-    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
-                                                             empty_label="Whole account")
+    invoices: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Invoices"),
+        help_text=gettext_lazy("None ticked: the amount covers the oldest open invoices it pays in full."),
+    )
     note = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, invoices: Any = None, made_on: Any = None, horizon: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["invoice"].queryset = invoices  # type: ignore[attr-defined]
+        self.fields["invoices"].queryset = invoices  # type: ignore[attr-defined]
+        self.fields["invoices"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda inv: f"{inv.number} · {inv.due_date:%Y-%m-%d} · {inv.open_amount:,.2f} {inv.currency}"
+        )
+        if made_on is not None and horizon is not None:
+            latest = made_on + dt.timedelta(days=horizon)
+            self.fields["promised_date"].widget.attrs.update({"min": made_on.isoformat(), "max": latest.isoformat()})
+            self.fields["promised_date"].help_text = gettext_lazy(
+                "From today to %(latest)s (the policy allows %(days)s days).") % {
+                    "latest": latest.isoformat(), "days": horizon}
 
 
 class DisputeForm(forms.Form):
     invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
     reason = forms.ChoiceField(choices=Dispute.Reason.choices)
-    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0.01, required=False)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), max_value=MONEY_MAX,
+                                required=False)
+    description = forms.CharField(required=False, max_length=NOTE_MAX_CHARS,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,7 +63,7 @@ class DisputeForm(forms.Form):
 
 
 class ResolveDisputeForm(forms.Form):
-    dispute = forms.IntegerField(widget=forms.HiddenInput)
+    dispute = IdField()
     status = forms.ChoiceField(choices=[("resolved", "Resolved"), ("rejected", "Rejected")])
     resolution = forms.CharField(required=False, max_length=500)
 
@@ -75,7 +95,9 @@ class ProfileForm(forms.ModelForm):
 
 
 class AssignForm(forms.Form):
-    customers = forms.CharField(widget=forms.HiddenInput)
+    """The worklist's "Assign selected": one ``customers`` value per ticked row (no JavaScript needed)."""
+
+    customers = IdListField()
     collector: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
                                                                empty_label="Unassigned")
 
@@ -84,13 +106,17 @@ class AssignForm(forms.Form):
         self.fields["collector"].queryset = collector_choices(organization)  # type: ignore[attr-defined]
 
     def customer_ids(self) -> list[int]:
-        return [int(x) for x in self.cleaned_data["customers"].split(",") if x.strip().isdigit()]
+        return list(self.cleaned_data["customers"])
+
+
+class TaskActionForm(forms.Form):
+    task = IdField()
 
 
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = DunningPolicy
-        fields = ["name", "min_amount", "run_hour", "promise_grace_days", "statement_day"]
+        fields = ["name", "min_amount", "run_hour", "promise_grace_days", "promise_max_days", "statement_day"]
 
 
 class LevelForm(forms.ModelForm):

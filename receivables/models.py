@@ -24,11 +24,21 @@ from django.db.models.functions import Coalesce, Now, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from credit_platform.bounds import (
+    LONG_NOTE_MAX_CHARS,
+    NOTE_MAX_CHARS,
+    TEMPLATE_MAX_CHARS,
+    bounded_text,
+    date_field,
+)
 from credit_platform.money import CURRENCY_CHOICES, ZERO, validate_currency
 from credit_platform.tenancy import TenantOwned, TenantQuerySet
 from customers.models import Customer, money_field
 
 MONEY = DecimalField(max_digits=18, decimal_places=2)
+# The longest horizon any policy may allow a promise to pay (DunningPolicy.promise_max_days): half a year.
+# Also the dunning run's safety net for promises written around the service.
+PROMISE_MAX_DAYS_LIMIT = 180
 
 
 def tenant_fk() -> models.ForeignKey:
@@ -55,7 +65,7 @@ class Order(TenantOwned):
     organization = tenant_fk()
     customer = customer_fk("orders")
     number = models.CharField(max_length=64)
-    order_date = models.DateField()
+    order_date = date_field()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -105,8 +115,8 @@ class Invoice(TenantOwned):
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices", db_index=False
     )
-    issue_date = models.DateField()
-    due_date = models.DateField()
+    issue_date = date_field()
+    due_date = date_field()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -174,7 +184,7 @@ class Payment(TenantOwned):
     organization = tenant_fk()
     customer = customer_fk("payments")
     reference = models.CharField(max_length=64)
-    received_on = models.DateField()
+    received_on = date_field()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.TRANSFER)
@@ -215,7 +225,7 @@ class CreditNote(TenantOwned):
     organization = tenant_fk()
     customer = customer_fk("credit_notes")
     number = models.CharField(max_length=64)
-    issue_date = models.DateField()
+    issue_date = date_field()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     reason = models.CharField(max_length=200, blank=True, default="")
@@ -278,9 +288,14 @@ class DunningPolicy(TenantOwned):
     """An organization's dunning policy: levels by days relative to the due date, and its exceptions.
 
     One policy per organization is the default; a customer may be given another one through its
-    ``CollectionProfile``. The exceptions that apply to every level: disputed invoices, invoices under an
-    active promise to pay, invoices whose open amount (in base currency) is under ``min_amount``, and
+    ``CollectionProfile``. The exceptions that apply to every level: disputed invoices, invoices covered
+    by an open promise to pay, invoices whose open amount (in base currency) is under ``min_amount``, and
     customers on the do-not-dun list.
+
+    ``promise_max_days`` (default 30, at most 180) is the furthest a promised date may lie after the day
+    the promise is made: a promise pauses dunning of what it covers for at most that long plus
+    ``promise_grace_days``. A month is what trade creditors usually accept for a payment promise; a longer
+    arrangement is a payment plan, decided by a credit manager who may raise the limit.
     """
 
     name = models.CharField(max_length=100, default="Standard")
@@ -296,6 +311,11 @@ class DunningPolicy(TenantOwned):
     promise_grace_days = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(60)],
         help_text=_("Days after a promised date before an unpaid promise counts as broken."),
+    )
+    promise_max_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(PROMISE_MAX_DAYS_LIMIT)],
+        help_text=_("Latest promised date a promise to pay may have, in days after the day it is made "
+                    "(1 to 180): a promise pauses dunning at most this long."),
     )
     statement_day = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(28)],
@@ -338,9 +358,9 @@ class DunningLevel(TenantOwned):
     task = models.CharField(max_length=10, choices=Task.choices, blank=True, default="")
     credit_hold = models.BooleanField(default=False, help_text=_("Put an active customer on credit hold."))
     subject_en = models.CharField(max_length=200, blank=True, default="")
-    body_en = models.TextField(blank=True, default="")
+    body_en = bounded_text(TEMPLATE_MAX_CHARS, blank=True, default="")
     subject_zh = models.CharField(max_length=200, blank=True, default="")
-    body_zh = models.TextField(blank=True, default="")
+    body_zh = bounded_text(TEMPLATE_MAX_CHARS, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["policy", "days"], name="dunninglevel_unique_days")]
@@ -498,6 +518,10 @@ class CollectionTask(TenantOwned):
         BROKEN_PROMISE = "broken_promise", _("Broken promise")
         FOLLOW_UP = "follow_up", _("Follow-up")
 
+    # Hand-overs the dunning run gives the managers' queue (unassigned): only a credit manager (policy.edit)
+    # decides that an escalation, an agency or insurer hand-over or legal action is done or dropped.
+    HANDOVER_KINDS = frozenset({Kind.ESCALATE, Kind.AGENCY, Kind.LEGAL, Kind.INSURER})
+
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         DONE = "done", _("Done")
@@ -507,10 +531,10 @@ class CollectionTask(TenantOwned):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     assigned_to = user_fk("collection_tasks")
-    due_date = models.DateField()
+    due_date = date_field()
     run = models.ForeignKey(DunningRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     title = models.CharField(max_length=300)
-    note = models.TextField(blank=True, default="")
+    note = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = user_fk()
@@ -527,12 +551,18 @@ class CollectionTask(TenantOwned):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_managers_handover(self) -> bool:
+        return self.kind in self.HANDOVER_KINDS and self.assigned_to_id is None
+
 
 class PromiseToPay(TenantOwned):
-    """A customer's promise to pay ``amount`` by ``promised_date``; for one invoice or, without one, for its
-    account. While open and not past its date (+ the policy's grace days) it pauses dunning of what it
-    covers. Kept when the customer's payments in the promise's currency received from ``made_on`` to the
-    promised date (+ grace) reach the amount; otherwise broken, flagged and escalated by the daily run."""
+    """A customer's promise to pay ``amount`` by ``promised_date``. It covers the invoices it names or, when
+    it names none, the customer's open invoices in its currency that its amount pays in full, oldest first
+    (``PromiseInvoice``, fixed when the promise is made). While open and not past its date (+ the policy's
+    grace days) it pauses dunning of the invoices it covers, never of the rest of the account. Kept when
+    the customer's payments in the promise's currency received from ``made_on`` to the promised date
+    (+ grace) reach the amount; otherwise broken, flagged and escalated by the daily run."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -541,16 +571,15 @@ class PromiseToPay(TenantOwned):
         CANCELLED = "cancelled", _("Cancelled")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="promises")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, null=True, blank=True,
-                                related_name="promises")
-    made_on = models.DateField()
-    promised_date = models.DateField()
+    invoices = models.ManyToManyField(Invoice, through="PromiseInvoice", related_name="promises", blank=True)
+    made_on = date_field()
+    promised_date = date_field()
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     received = money_field(null=True, blank=True, help_text=_("Received by the promised date (when closed)."))
     closed_on = models.DateField(null=True, blank=True)
-    note = models.TextField(blank=True, default="")
+    note = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
     created_by = user_fk()
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
@@ -558,13 +587,30 @@ class PromiseToPay(TenantOwned):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(condition=Q(promised_date__gte=F("made_on")),
-                                   name="promise_date_after_made"),
+                                   name="promise_date_after_made",
+                                   violation_error_message=_("The promised date cannot be before the day the "
+                                                             "promise is made.")),
         ]
         indexes = [models.Index(fields=["organization", "status", "promised_date"], name="promise_open_idx")]
         ordering = ["-made_on", "-pk"]
 
     def __str__(self) -> str:
         return f"promise {self.amount} {self.currency} by {self.promised_date}"
+
+
+class PromiseInvoice(TenantOwned):
+    """An invoice a promise to pay covers, with its open amount when the promise was made."""
+
+    promise = models.ForeignKey(PromiseToPay, on_delete=models.CASCADE, related_name="coverage")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="promise_coverage")
+    open_amount = money_field()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["promise", "invoice"], name="promiseinvoice_unique")]
+        ordering = ["promise", "invoice__due_date", "invoice__number"]
+
+    def __str__(self) -> str:
+        return f"{self.promise_id} covers {self.invoice_id}"
 
 
 class Dispute(TenantOwned):
@@ -586,7 +632,7 @@ class Dispute(TenantOwned):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="disputes")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="disputes")
     reason = models.CharField(max_length=12, choices=Reason.choices)
-    description = models.TextField(blank=True, default="")
+    description = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
     amount = money_field(null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))],
                          help_text=_("Disputed part; empty means the whole invoice."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -594,7 +640,7 @@ class Dispute(TenantOwned):
     opened_by = user_fk()
     resolved_on = models.DateField(null=True, blank=True)
     resolved_by = user_fk()
-    resolution = models.TextField(blank=True, default="")
+    resolution = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
@@ -623,8 +669,8 @@ class CallNote(TenantOwned):
     contacted_at = models.DateTimeField(default=timezone.now)
     contact_person = models.CharField(max_length=120, blank=True, default="")
     outcome = models.CharField(max_length=14, choices=Outcome.choices)
-    note = models.TextField(blank=True, default="")
-    next_action_on = models.DateField(null=True, blank=True)
+    note = bounded_text(LONG_NOTE_MAX_CHARS, blank=True, default="")
+    next_action_on = date_field(null=True, blank=True)
     next_action = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from credit_platform.bounds import MONEY_MAX, NOTE_MAX_CHARS, validate_business_date
+
 from .models import Dispute, Invoice, Payment, PromiseToPay
 
 
@@ -30,20 +32,28 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 class PromiseSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.external_id", read_only=True)
-    invoice = serializers.CharField(source="invoice.number", read_only=True, default=None)
+    invoices = serializers.SerializerMethodField(help_text="Numbers of the invoices the promise covers.")
 
     class Meta:
         model = PromiseToPay
-        fields = ["id", "customer", "invoice", "made_on", "promised_date", "amount", "currency", "status",
+        fields = ["id", "customer", "invoices", "made_on", "promised_date", "amount", "currency", "status",
                   "received", "closed_on", "note", "created_at"]
+
+    def get_invoices(self, obj: PromiseToPay) -> list[str]:
+        return [c.invoice.number for c in obj.coverage.all()]
 
 
 class PromiseInput(serializers.Serializer):
-    customer = serializers.CharField(help_text="The customer's external id.")
-    invoice = serializers.CharField(required=False, allow_blank=True,
-                                    help_text="Invoice number; empty: whole account.")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"))
-    promised_date = serializers.DateField()
+    customer = serializers.CharField(max_length=64, help_text="The customer's external id.")
+    invoice = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                    help_text="One invoice number (same as invoices: [number]).")
+    invoices = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=500,
+        help_text="Invoice numbers the promise is for; none: its amount covers the oldest open invoices "
+                  "it pays in full.")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"),
+                                      max_value=MONEY_MAX)
+    promised_date = serializers.DateField(validators=[validate_business_date])
     currency = serializers.CharField(required=False, max_length=3)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
@@ -59,13 +69,13 @@ class DisputeSerializer(serializers.ModelSerializer):
 
 
 class DisputeInput(serializers.Serializer):
-    invoice = serializers.CharField(help_text="Invoice number.")
+    invoice = serializers.CharField(max_length=64, help_text="Invoice number.")
     reason = serializers.ChoiceField(choices=Dispute.Reason.choices)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"),
-                                      required=False)
+                                      max_value=MONEY_MAX, required=False)
 
 
 class DisputeResolveInput(serializers.Serializer):
     status = serializers.ChoiceField(choices=[("resolved", "resolved"), ("rejected", "rejected")])
-    resolution = serializers.CharField(required=False, allow_blank=True)
+    resolution = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)

@@ -13,11 +13,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.corrections import record_correct, record_create
 from credit_platform.errors import AppError, ErrorCode
 from credit_platform.models import Membership
+from credit_platform.permissions import actor_has_capability
+from credit_platform.roles import Cap
 from customers.models import Customer
 
 from .allocation import Source, allocate
@@ -27,11 +30,14 @@ from .models import (
     CollectionTask,
     CreditNote,
     Dispute,
+    DunningPolicy,
     Invoice,
     Order,
     Payment,
+    PromiseInvoice,
     PromiseToPay,
 )
+from .selectors import invoices_of
 
 # What may be corrected on a recorded document (with a reason; old and new values in the ledger). The rest
 # is the document: a wrong amount, customer or currency is corrected by a new document (credit note,
@@ -367,6 +373,53 @@ def collection_assign(*, organization: Any, customer_ids: list[int], collector: 
 # --- promises, disputes, notes, tasks -------------------------------------------------------------
 
 
+def promise_horizon(customer: Customer) -> int:
+    """Days after the day a promise is made within which its promised date must lie: the customer's
+    dunning policy's ``promise_max_days`` (its own policy, else the organization's default)."""
+    profile = CollectionProfile.objects.filter(customer=customer).select_related("policy").first()
+    policy = profile.policy if profile and profile.policy_id else None
+    if policy is None:
+        policy = DunningPolicy.objects.for_organization(customer.organization_id).filter(is_default=True).first()
+    if policy is not None:
+        return int(policy.promise_max_days)
+    return int(DunningPolicy._meta.get_field("promise_max_days").get_default())
+
+
+def promise_coverage(
+    customer: Customer, amount: Decimal, currency: str, made_on: dt.date, named: list[Invoice]
+) -> list[tuple[Invoice, Decimal]]:
+    """The invoices a promise covers, with their open amounts on the day it is made: the named ones (each
+    must be open, in the promise's currency), else the open invoices in its currency that the amount
+    pays in full, oldest due first, stopping at the first one it cannot pay in full (a promise never
+    skips the oldest debt to cover a younger, smaller invoice)."""
+    org = customer.organization_id
+    if named:
+        balances = {
+            i.pk: i.open_amount for i in invoices_of(org).filter(pk__in=[n.pk for n in named]).open(made_on)
+        }
+        errors = []
+        for inv in named:
+            if inv.currency != currency:
+                errors.append(f"Invoice {inv.number} is in {inv.currency}, the promise in {currency}.")
+            elif inv.pk not in balances:
+                errors.append(f"Invoice {inv.number} has nothing open on {made_on.isoformat()}.")
+        if errors:
+            raise ValidationError({"invoices": errors})
+        return [(inv, balances[inv.pk]) for inv in named]
+    covered, left = [], amount
+    for inv in (
+        invoices_of(org)
+        .filter(customer=customer, currency=currency)
+        .open(made_on)
+        .order_by("due_date", "number")
+    ):
+        if inv.open_amount > left:
+            break
+        covered.append((inv, inv.open_amount))
+        left -= inv.open_amount
+    return covered
+
+
 @transaction.atomic
 def promise_create(
     *,
@@ -376,32 +429,50 @@ def promise_create(
     actor: Any,
     currency: str | None = None,
     invoice: Invoice | None = None,
+    invoices: list[Invoice] | None = None,
     note: str = "",
     made_on: dt.date | None = None,
 ) -> PromiseToPay:
-    """Record a promise to pay. While open it pauses dunning of its invoice (or of the whole account);
-    the daily run closes it as kept or broken after its date plus the policy's grace days."""
-    _same_org(customer, invoice)
-    if invoice is not None and invoice.customer_id != customer.pk:
-        raise AppError(ErrorCode.VALIDATION, f"Invoice {invoice.number} belongs to another customer.")
-    currency = currency or (invoice.currency if invoice else customer.currency)
+    """Record a promise to pay. While open it pauses dunning of the invoices it covers (see
+    ``promise_coverage``), never of the whole account; the daily run closes it as kept or broken after
+    its date plus the policy's grace days. The promised date lies between the day the promise is made
+    and the policy's ``promise_max_days`` after it."""
+    named = list(dict.fromkeys([*(invoices or []), *([invoice] if invoice else [])]))
+    _same_org(customer, *named)
+    for inv in named:
+        if inv.customer_id != customer.pk:
+            raise ValidationError({"invoices": f"Invoice {inv.number} belongs to another customer."})
+    named_currencies = {inv.currency for inv in named}
+    if len(named_currencies) > 1:
+        raise ValidationError({"invoices": "The invoices of one promise must share a currency."})
+    currency = currency or (named[0].currency if named else customer.currency)
+    made_on = made_on or customer.organization.local_date()
+    horizon = promise_horizon(customer)
+    latest = made_on + dt.timedelta(days=horizon)
+    if promised_date < made_on:
+        raise ValidationError({"promised_date": (
+            f"{promised_date.isoformat()} is before {made_on.isoformat()}, the day the promise is made.")})
+    if promised_date > latest:
+        raise ValidationError({"promised_date": (
+            f"{promised_date.isoformat()} is more than {horizon} days after {made_on.isoformat()}; the dunning "
+            f"policy accepts promised dates up to {latest.isoformat()}.")})
     promise = PromiseToPay(
         organization_id=customer.organization_id,
         customer=customer,
-        invoice=invoice,
-        made_on=made_on or customer.organization.local_date(),
+        made_on=made_on,
         promised_date=promised_date,
         amount=amount,
         currency=currency,
         note=note,
         created_by=_user(actor),
     )
-    promise.full_clean(exclude=["organization", "customer", "invoice", "created_by"])
-    if promise.promised_date < promise.made_on:
-        raise ValidationError(
-            {"promised_date": "The promised date cannot be before the day the promise was made."}
-        )
+    promise.full_clean(exclude=["organization", "customer", "created_by"])
+    coverage = promise_coverage(customer, amount, currency, made_on, named)
     promise.save()
+    PromiseInvoice.objects.bulk_create(
+        [PromiseInvoice(organization_id=customer.organization_id, promise=promise, invoice=inv, open_amount=open_)
+         for inv, open_ in coverage]
+    )
     audit_append(
         organization=customer.organization_id,
         actor=actor,
@@ -411,7 +482,9 @@ def promise_create(
             "amount": amount,
             "currency": currency,
             "promised_date": promised_date,
-            "invoice": invoice.number if invoice else None,
+            "named": bool(named),
+            "invoices": [inv.number for inv, _open in coverage],
+            "covered": sum((o for _inv, o in coverage), Decimal("0.00")),
         },
         reason=note,
     )
@@ -539,6 +612,13 @@ def call_note_add(
 def task_complete(
     *, task: CollectionTask, actor: Any, note: str = "", cancel: bool = False
 ) -> CollectionTask:
+    if task.is_managers_handover and not actor_has_capability(actor, task.organization_id, Cap.POLICY_EDIT):
+        raise AppError(
+            ErrorCode.PERMISSION_DENIED,
+            _("Only a credit manager may close a hand-over task (%(kind)s) from the managers' queue.")
+            % {"kind": task.get_kind_display()},
+            status=403,
+        )
     if task.status != CollectionTask.Status.OPEN:
         raise AppError(ErrorCode.CONFLICT, f"The task is already {task.status}.", status=409)
     task.status = CollectionTask.Status.CANCELLED if cancel else CollectionTask.Status.DONE
@@ -574,6 +654,10 @@ def collection_task_update(*, task: CollectionTask, changes: dict[str, Any], act
     """Re-assign, re-date or re-word an open task (done and cancelled tasks are records: ``task_complete``)."""
     if task.status != CollectionTask.Status.OPEN:
         raise AppError(ErrorCode.CONFLICT, f"The task is already {task.status}.", status=409)
+    if task.is_managers_handover and not actor_has_capability(actor, task.organization_id, Cap.POLICY_EDIT):
+        raise AppError(ErrorCode.PERMISSION_DENIED,
+                       _("Only a credit manager may change a hand-over task (%(kind)s) of the managers' queue.")
+                       % {"kind": task.get_kind_display()}, status=403)
     if "assigned_to" in changes:
         _member(task.organization_id, changes["assigned_to"], "assigned_to")
     return record_correct(obj=task, changes=changes, editable=TASK_EDITABLE, actor=actor,

@@ -4,6 +4,14 @@ policy's ``statement_day``).
 
 CJK names render with WenQuanYi Micro Hei when the font is installed (Debian ``fonts-wqy-microhei``),
 else with reportlab's built-in STSong-Light CID font, which needs no file.
+
+Customer and organization text is data, never markup: reportlab's ``Paragraph`` reads a mini-HTML
+(``<img src>`` embeds a server file, ``<a href>`` keeps a link, an unclosed ``<b>`` raises), so every
+value that goes into a paragraph is escaped (``_text``) and capped in length.
+
+A statement that cannot be built or sent is recorded as failed on its dispatch with the reason, and the
+ledger says ``statement.sent`` or ``statement.failed`` for what actually happened; the monthly batch goes
+on with the next customer.
 """
 
 from __future__ import annotations
@@ -11,13 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import smtplib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -47,6 +56,32 @@ CJK_FONT_FILES = [
     Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
 ]
 PAYMENTS_DAYS = 90
+# Longest text of one paragraph: an address is capped at 1,000 characters by the model (a postal address
+# is a few hundred); older rows are cut here too, so one record cannot make a PDF take minutes to lay out.
+PARAGRAPH_MAX_CHARS = 1000
+
+
+def _text(value: Any, limit: int = PARAGRAPH_MAX_CHARS) -> str:
+    """Data for a reportlab Paragraph: cut to ``limit`` characters, markup characters escaped, line breaks
+    kept as breaks."""
+    raw = "" if value is None else str(value)
+    if len(raw) > limit:
+        raw = raw[: limit - 1] + "…"
+    return "<br/>".join(escape(line) for line in raw.splitlines()) if raw else ""
+
+
+def _cell(value: Any, limit: int = 120) -> str:
+    """Data for a table cell (drawn as plain text by reportlab): one line, capped."""
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def attachment_filename(external_id: str, as_of: dt.date) -> str:
+    """A file name that is safe in any header (Content-Disposition, MIME): letters, digits, dot, dash and
+    underscore only; an external id with quotes, CR/LF or non-ASCII characters cannot inject a header
+    parameter or break the header."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", external_id).strip("._")[:64] or "customer"
+    return f"statement-{safe}-{as_of.isoformat()}.pdf"
 
 
 @lru_cache(maxsize=1)
@@ -170,16 +205,17 @@ def statement_pdf(st: Statement) -> bytes:
 
     c = st.customer
     story: list[Any] = [
-        Paragraph(f"Statement of account / 对账单 - {st.organization.name}", title),
-        Paragraph(f"{c.legal_name} ({c.external_id})", head),
-        Paragraph(f"As of {st.as_of:%Y-%m-%d}. {c.address or ''}", base),
+        Paragraph(f"Statement of account / 对账单 - {_text(st.organization.name)}", title),
+        Paragraph(f"{_text(c.legal_name)} ({_text(c.external_id)})", head),
+        Paragraph(f"As of {st.as_of:%Y-%m-%d}.", base),
+        Paragraph(_text(c.address), base),
         Spacer(1, 4 * mm),
         Paragraph("Open items / 未结发票", head),
     ]
     lines = [["Invoice", "Issued", "Due", "Amount", "Open", "Cur.", "Days late"]]
     lines += [
         [
-            ln.number,
+            _cell(ln.number),
             f"{ln.issue_date:%Y-%m-%d}",
             f"{ln.due_date:%Y-%m-%d}",
             f"{ln.amount:,.2f}",
@@ -212,7 +248,7 @@ def statement_pdf(st: Statement) -> bytes:
     pays += [
         [
             f"{p.received_on:%Y-%m-%d}",
-            p.reference,
+            _cell(p.reference),
             f"{p.amount:,.2f}",
             p.currency,
             f"{p.unapplied_amount:,.2f}",
@@ -228,71 +264,84 @@ def statement_pdf(st: Statement) -> bytes:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=15 * mm,
-        title=f"Statement {c.external_id} {st.as_of}",
-        author=st.organization.name,
+        title=_cell(f"Statement {c.external_id} {st.as_of}"),
+        author=_cell(st.organization.name),
     ).build(story)
     return buf.getvalue()
 
 
-def _recipient(customer: Customer) -> str:
+def statement_recipient(customer: Customer) -> str:
+    """The address statements go to: the collections profile's dunning e-mail, else the customer's."""
     profile = CollectionProfile.objects.filter(customer=customer).first()
     return (profile.dunning_email if profile and profile.dunning_email else "") or customer.email
 
 
+def _record(d: StatementDispatch, status: str, error: str = "") -> StatementDispatch:
+    """Mark the dispatch and append what happened to the ledger, in the caller's transaction."""
+    d.status, d.error = status, error[:2000]
+    fields = ["status", "error"]
+    if status == "sent":
+        d.sent_at = timezone.now()
+        fields.append("sent_at")
+    d.save(update_fields=fields)
+    if status in ("sent", "failed"):
+        audit_append(
+            organization=d.organization_id,
+            actor=d.created_by,
+            action=f"statement.{status}",
+            obj=d.customer,
+            after={"as_of": d.as_of, "to": d.to_email, "kind": d.kind, "dispatch": d.pk,
+                   **({"error": d.error[:300]} if error else {})},
+        )
+    return d
+
+
 def statement_dispatch_send(dispatch: StatementDispatch) -> StatementDispatch:
-    """Build and e-mail one statement; marked sent in the transaction of its send (never sent twice once
-    marked)."""
+    """Build and e-mail one statement; marked sent (and recorded in the ledger) in the transaction of its
+    send, so it is never sent twice once marked. Whatever stops it (data the PDF cannot lay out, a
+    missing FX rate, the mail server) marks it failed with the reason instead of raising: a batch goes on
+    with the next customer, and a failed dispatch is retried by the next pass."""
     with transaction.atomic():
         d = (
-            StatementDispatch.objects.select_for_update(skip_locked=True)
-            .select_related("customer", "organization")
+            StatementDispatch.objects.select_for_update(skip_locked=True, of=("self",))  # the dispatch only
+            .select_related("customer", "organization", "created_by")
             .filter(pk=dispatch.pk, status__in=["pending", "failed"])
             .first()
         )
         if d is None:
             return dispatch
         if not d.to_email:
-            d.status = "no_address"
-            d.save(update_fields=["status"])
-            return d
-        st = statement_build(d.organization, d.customer, d.as_of)
-        mail = EmailMessage(
-            f"Statement of account as of {d.as_of:%Y-%m-%d} - {d.organization.name}",
-            f"Dear {d.customer.legal_name},\n\nplease find attached your statement of account as of "
-            f"{d.as_of:%Y-%m-%d}.\n\nKind regards,\n{d.organization.name} - Credit management\n",
-            settings.DEFAULT_FROM_EMAIL,
-            [d.to_email],
-        )
-        mail.attach(f"statement-{d.customer.external_id}-{d.as_of}.pdf", statement_pdf(st), "application/pdf")
+            return _record(d, "no_address")
         try:
+            with transaction.atomic():  # a savepoint: a database error while building leaves d writable
+                pdf = statement_pdf(statement_build(d.organization, d.customer, d.as_of))
+            subject = " ".join(f"Statement of account as of {d.as_of:%Y-%m-%d} - {d.organization.name}".split())
+            mail = EmailMessage(
+                subject[:300],
+                f"Dear {d.customer.legal_name},\n\nplease find attached your statement of account as of "
+                f"{d.as_of:%Y-%m-%d}.\n\nKind regards,\n{d.organization.name} - Credit management\n",
+                settings.DEFAULT_FROM_EMAIL,
+                [d.to_email],
+            )
+            mail.attach(attachment_filename(d.customer.external_id, d.as_of), pdf, "application/pdf")
             mail.send()
-        except (smtplib.SMTPException, OSError) as exc:
-            logger.warning("statement %s to %s failed: %s", d.pk, d.to_email, exc)
-            d.status, d.error = "failed", str(exc)[:2000]
-            d.save(update_fields=["status", "error"])
-            return d
-        d.status, d.sent_at, d.error = "sent", timezone.now(), ""
-        d.save(update_fields=["status", "sent_at", "error"])
-        return d
+        except Exception as exc:  # recorded on the dispatch and in the ledger; the batch goes on
+            logger.warning("statement %s of customer %s to %s failed: %r", d.pk, d.customer_id, d.to_email, exc)
+            return _record(d, "failed", f"{type(exc).__name__}: {exc}")
+        return _record(d, "sent")
 
 
 @transaction.atomic
 def statement_send(*, customer: Customer, as_of: dt.date, actor: Any) -> StatementDispatch:
-    """E-mail a statement now (after commit)."""
+    """E-mail a statement now (after commit). The ledger records the outcome of the send
+    (``statement.sent`` or ``statement.failed``, by the requesting user), not the request."""
     d = StatementDispatch.objects.create(
         organization_id=customer.organization_id,
         customer=customer,
         as_of=as_of,
         kind=StatementDispatch.Kind.ON_DEMAND,
-        to_email=_recipient(customer),
+        to_email=statement_recipient(customer),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    audit_append(
-        organization=customer.organization_id,
-        actor=actor,
-        action="statement.sent",
-        obj=customer,
-        after={"as_of": as_of, "to": d.to_email},
     )
     transaction.on_commit(lambda: statement_dispatch_send(d))
     return d
@@ -315,7 +364,7 @@ def statements_send_scheduled(*, organization: Organization, as_of: dt.date) -> 
                 customer=c,
                 as_of=as_of,
                 kind=StatementDispatch.Kind.SCHEDULED,
-                to_email=_recipient(c),
+                to_email=statement_recipient(c),
             )
             for c in customers.values()
         ],
@@ -324,6 +373,6 @@ def statements_send_scheduled(*, organization: Organization, as_of: dt.date) -> 
     sent = 0
     for d in StatementDispatch.objects.for_organization(organization).filter(
         as_of=as_of, kind=StatementDispatch.Kind.SCHEDULED, status__in=["pending", "failed"]
-    ):
-        sent += statement_dispatch_send(d).status == "sent"
+    ).order_by("pk"):
+        sent += statement_dispatch_send(d).status == "sent"  # never raises: a failure is recorded on d
     return sent

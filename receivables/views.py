@@ -8,21 +8,26 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
+from credit_platform.bounds import parse_date_param
 from credit_platform.errors import AppError
+from credit_platform.forms import parse_id, require_valid
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
 from credit_platform.roles import Cap
 from customers.models import Customer
 
 from . import ecl, services
 from .collections import collections_file, worklist, worklist_page
+from .dunning.messages import subject_preview
 from .dunning.policy import dunning_level_save, dunning_policy_ensure_default, dunning_policy_update
 from .dunning.run import RunRequest, dunning_run_request
 from .forms import (
@@ -35,21 +40,60 @@ from .forms import (
     ProfileForm,
     PromiseForm,
     ResolveDisputeForm,
+    TaskActionForm,
 )
 from .kpis import DIMENSIONS, receivable_figures_and_portfolio
-from .models import CollectionTask, Dispute, DunningLevel, DunningPolicy, DunningRun, EclSnapshot
+from .models import (
+    CollectionTask,
+    Dispute,
+    DunningLevel,
+    DunningPolicy,
+    DunningRun,
+    EclSnapshot,
+    StatementDispatch,
+)
 from .selectors import invoices_of
-from .statements import statement_build, statement_pdf, statement_send
+from .statements import (
+    attachment_filename,
+    statement_build,
+    statement_pdf,
+    statement_recipient,
+    statement_send,
+)
+
+
+def _confirm(request: HttpRequest, **context: Any) -> HttpResponse:
+    """The confirmation step of an action that e-mails customers or changes their credit status: a page that
+    posts the same action again with ``confirm=1`` (works without JavaScript)."""
+    return render(request, "receivables/confirm.html", context)
+
+
+def _level_effect(level: DunningLevel) -> str:
+    what = []
+    if level.send_message:
+        what.append(_("an e-mail to the customer"))
+    if level.task:
+        what.append(_("a task: %(task)s") % {"task": level.get_task_display()})
+    if level.credit_hold:
+        what.append(_("credit hold of the customer"))
+    return _("%(name)s (%(days)+d days): %(what)s") % {
+        "name": level.name, "days": level.days, "what": ", ".join(what) or _("recorded only")}
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    """A service's ValidationError on the form that sent the input: per field where the form has the field,
+    else as a form error; the user's input stays in the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
 
 
 def _as_of(request: HttpRequest) -> dt.date:
-    raw = request.GET.get("as_of", "")
-    today = request.organization.local_date()  # type: ignore[attr-defined]
-    try:
-        return dt.date.fromisoformat(raw) if raw else today
-    except ValueError:
-        messages.error(request, f"'{raw}' is not a date (YYYY-MM-DD); showing today.")
-        return today
+    """The ``as_of`` of the query string, else the organization's today. A value that is not a date, or
+    one outside the supported dates (credit_platform.bounds), answers 400 saying so."""
+    return parse_date_param(request.GET.get("as_of", "")) or request.organization.local_date()  # type: ignore[attr-defined]
 
 
 class OverviewView(TenantViewMixin, TemplateView):
@@ -117,14 +161,17 @@ class WorklistView(TenantViewMixin, TemplateView):
     def post(self, request: Any) -> HttpResponse:
         require_capability(request, Cap.COLLECTIONS)
         form = AssignForm(request.POST, organization=request.organization)
-        if form.is_valid():
-            n = services.collection_assign(
-                organization=request.organization,
-                customer_ids=form.customer_ids(),
-                collector=form.cleaned_data["collector"],
-                actor=request.user,
-            )
-            messages.success(request, f"{n} customer(s) assigned.")
+        data = require_valid(form)
+        if not data["customers"]:
+            messages.error(request, _("Tick the customers to assign first."))
+            return redirect(request.get_full_path())
+        n = services.collection_assign(
+            organization=request.organization,
+            customer_ids=form.customer_ids(),
+            collector=data["collector"],
+            actor=request.user,
+        )
+        messages.success(request, f"{n} customer(s) assigned.")
         return redirect(request.get_full_path())
 
 
@@ -147,6 +194,10 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             .order_by("due_date")
         )
 
+    def promise_form(self, customer: Customer, invoices: Any, *args: Any, **kwargs: Any) -> PromiseForm:
+        return PromiseForm(*args, invoices=invoices, made_on=self.request.organization.local_date(),
+                           horizon=services.promise_horizon(customer), **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         org = self.request.organization
         customer = self.customer()
@@ -154,8 +205,8 @@ class CustomerFileView(TenantViewMixin, TemplateView):
         f = collections_file(org, customer, as_of)
         invoices = self.open_invoices(customer)
         forms = {
-            "promise_form": PromiseForm(
-                invoices=invoices, initial={"promised_date": as_of + dt.timedelta(days=7)}
+            "promise_form": self.promise_form(
+                customer, invoices, initial={"promised_date": as_of + dt.timedelta(days=7)}
             ),
             "dispute_form": DisputeForm(invoices=invoices),
             "note_form": CallNoteForm(),
@@ -169,6 +220,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             "customer": customer,
             "as_of": as_of,
             "can_work": has_capability(self.request, Cap.COLLECTIONS),
+            "can_manage": has_capability(self.request, Cap.POLICY_EDIT),
         }
 
     def post(self, request: Any, pk: int) -> HttpResponse:
@@ -180,11 +232,15 @@ class CustomerFileView(TenantViewMixin, TemplateView):
         form: Any = None
         try:
             if action == "promise":
-                form = PromiseForm(request.POST, invoices=invoices)
+                form = self.promise_form(customer, invoices, request.POST)
                 if form.is_valid():
-                    services.promise_create(customer=customer, actor=user, **form.cleaned_data)
-                    messages.success(request, "Promise to pay recorded; dunning of what it covers pauses.")
-                    return self._back()
+                    try:
+                        promise = services.promise_create(customer=customer, actor=user, **form.cleaned_data)
+                    except ValidationError as exc:  # the service's rules (dates, invoices): on the form
+                        _add_errors(form, exc)
+                    else:
+                        self._report_promise(request, promise)
+                        return self._back()
                 return self.render_to_response(self.get_context_data(forms={"promise_form": form}))
             if action == "dispute":
                 form = DisputeForm(request.POST, invoices=invoices)
@@ -194,20 +250,19 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                     return self._back()
                 return self.render_to_response(self.get_context_data(forms={"dispute_form": form}))
             if action == "resolve":
-                form = ResolveDisputeForm(request.POST)
-                if form.is_valid():
-                    dispute = get_object_or_404(
-                        Dispute.objects.for_organization(request.organization),
-                        pk=form.cleaned_data["dispute"],
-                        customer=customer,
-                    )
-                    services.dispute_resolve(
-                        dispute=dispute,
-                        status=form.cleaned_data["status"],
-                        actor=user,
-                        resolution=form.cleaned_data["resolution"],
-                    )
-                    messages.success(request, "Dispute closed.")
+                data = require_valid(ResolveDisputeForm(request.POST))
+                dispute = get_object_or_404(
+                    Dispute.objects.for_organization(request.organization),
+                    pk=data["dispute"],
+                    customer=customer,
+                )
+                services.dispute_resolve(
+                    dispute=dispute,
+                    status=data["status"],
+                    actor=user,
+                    resolution=data["resolution"],
+                )
+                messages.success(request, "Dispute closed.")
                 return self._back()
             if action == "note":
                 form = CallNoteForm(request.POST)
@@ -234,23 +289,67 @@ class CustomerFileView(TenantViewMixin, TemplateView):
             if action in ("task_done", "task_cancel"):
                 task = get_object_or_404(
                     CollectionTask.objects.for_organization(request.organization),
-                    pk=request.POST.get("task"),
+                    pk=require_valid(TaskActionForm(request.POST))["task"],
                     customer=customer,
                 )
                 services.task_complete(task=task, actor=user, cancel=action == "task_cancel")
                 messages.success(request, "Task closed.")
                 return self._back()
             if action == "statement":
-                statement_send(customer=customer, as_of=request.organization.local_date(), actor=user)
-                messages.success(request, "Statement of account sent.")
+                as_of = request.organization.local_date()
+                to = statement_recipient(customer)
+                if not to:
+                    messages.error(request, _("No statement was sent: the customer has no e-mail address."))
+                    return self._back()
+                if request.POST.get("confirm") != "1":
+                    return _confirm(
+                        request,
+                        title=_("E-mail a statement of account?"),
+                        message=_("The statement of account of %(customer)s as of %(date)s (open items, aging and "
+                                  "payments of the last 90 days) will be e-mailed to %(to)s.") % {
+                            "customer": customer.legal_name, "date": as_of.isoformat(), "to": to},
+                        fields={"action": "statement"},
+                        confirm_label=_("E-mail the statement"),
+                        post_url=request.path,
+                        cancel_url=request.path,
+                    )
+                d = statement_send(customer=customer, as_of=as_of, actor=user)
+                self._report_statement(request, StatementDispatch.objects.get(pk=d.pk))
                 return self._back()
         except (AppError, ValidationError) as exc:
+            if isinstance(exc, AppError) and exc.status == 403:
+                raise PermissionDenied(exc.message) from None
             messages.error(
                 request, getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", [str(exc)]))
             )
             return self._back()
         messages.error(request, "Unknown action.")
         return self._back()
+
+    @staticmethod
+    def _report_promise(request: Any, promise: Any) -> None:
+        covered = list(promise.coverage.select_related("invoice"))
+        if covered:
+            messages.success(request, _(
+                "Promise to pay recorded; dunning of %(n)s invoice(s) (%(numbers)s) pauses until %(date)s."
+            ) % {"n": len(covered), "numbers": ", ".join(c.invoice.number for c in covered[:10])
+                 + ("…" if len(covered) > 10 else ""), "date": promise.promised_date.isoformat()})
+        else:
+            messages.warning(request, _(
+                "Promise to pay recorded. Its amount pays no open invoice in full, so dunning continues; "
+                "tick the invoices it is for to pause their dunning."))
+
+    @staticmethod
+    def _report_statement(request: Any, d: StatementDispatch) -> None:
+        """Say what happened to the statement: sent right away (embedded mode), queued, or why not."""
+        if d.status == "sent":
+            messages.success(request, _("Statement of account sent to %(to)s.") % {"to": d.to_email})
+        elif d.status == "no_address":
+            messages.error(request, _("No statement was sent: the customer has no e-mail address."))
+        elif d.status == "failed":
+            messages.error(request, _("The statement could not be sent: %(error)s") % {"error": d.error[:300]})
+        else:
+            messages.info(request, _("Statement of account queued for %(to)s.") % {"to": d.to_email})
 
     def _back(self) -> HttpResponse:
         return HttpResponseRedirect(reverse("collections-file", args=[self.kwargs["pk"]]))
@@ -262,7 +361,9 @@ class StatementPdfView(TenantViewMixin, View):
         as_of = _as_of(request)
         pdf = statement_pdf(statement_build(request.organization, customer, as_of))
         response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="statement-{customer.external_id}-{as_of}.pdf"'
+        response["Content-Disposition"] = content_disposition_header(
+            False, attachment_filename(customer.external_id, as_of)
+        ) or ""
         return response
 
 
@@ -278,6 +379,9 @@ class DunningView(TenantViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         policy = self.policy()
         levels = list(policy.levels.order_by("days"))
+        for lv in levels:  # the subject as a customer reads it, not its template source
+            preview = subject_preview(lv.subject_en, organization=self.request.organization, level=lv.name)
+            lv.subject_preview = preview  # type: ignore[attr-defined]
         edit = self.request.GET.get("level")
         edit_level = next((lv for lv in levels if str(lv.pk) == edit), None)
         org = self.request.organization
@@ -305,7 +409,25 @@ class DunningView(TenantViewMixin, TemplateView):
         action = request.POST.get("action")
         if action == "run":
             require_capability(request, Cap.DUNNING_RUN)
-            self.policy()  # the page shows (and so creates) the default policy; a first POST gets it too
+            policy = self.policy()  # the page shows (and so creates) the default policy; a first POST gets it too
+            org, today = request.organization, request.organization.local_date()
+            done = DunningRun.objects.for_organization(org).filter(
+                run_date=today, status=DunningRun.Status.COMPLETED
+            ).exists()
+            if request.POST.get("confirm") != "1" and not done:  # a completed run adds nothing: no need to ask
+                levels = [lv for lv in policy.levels.order_by("days") if lv.is_active]
+                return _confirm(
+                    request,
+                    title=_("Run today's dunning now?"),
+                    message=_("Today's dunning run (%(date)s) starts now instead of after %(hour)s:00. It sends "
+                              "every reminder that is due today and cannot be undone:") % {
+                        "date": today.isoformat(), "hour": policy.run_hour},
+                    details=[_level_effect(lv) for lv in levels],
+                    fields={"action": "run"},
+                    confirm_label=_("Run dunning now"),
+                    post_url=request.path,
+                    cancel_url=request.path,
+                )
             self._report(request, dunning_run_request(organization=request.organization, actor=request.user))
             return redirect("collections-dunning")
         require_capability(request, Cap.POLICY_EDIT)
@@ -322,7 +444,7 @@ class DunningView(TenantViewMixin, TemplateView):
             instance = (
                 get_object_or_404(
                     DunningLevel.objects.for_organization(request.organization),
-                    pk=pk,
+                    pk=parse_id(pk, label="level"),
                 )
                 if pk
                 else DunningLevel(policy=policy)

@@ -55,9 +55,15 @@ def grade_bands(organization: Organization | int) -> dict[int, tuple[float, floa
 
 
 def render_reasons(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+    """Reasons as sentences; several missing features of one kind (a new customer's 3-, 6- and 12-month
+    days late) read as one sentence ("No payment history yet"), not three."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for r in reasons or []:
         en, zh = reason_text(r["code"], r.get("value"))
+        if en in seen:
+            continue
+        seen.add(en)
         feature = BY_NAME.get(r["code"])
         group = GROUP_LABELS.get(feature.group, ("", "")) if feature else ("", "")
         out.append({"code": r["code"], "value": r.get("value"), "impact": r.get("impact"), "text_en": en,

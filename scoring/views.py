@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 
 from credit_platform.errors import AppError
+from credit_platform.forms import reason_param
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
 from credit_platform.roles import Cap
 
@@ -86,7 +87,7 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
     org = _org(request)
     require_capability(request, Cap.MODELS_PROMOTE)
     model = get_object_or_404(ScoringModel.objects.for_organization(org), pk=pk)
-    services.model_promote(model=model, actor=request.user, reason=request.POST.get("reason", "").strip())
+    services.model_promote(model=model, actor=request.user, reason=reason_param(request))
     messages.success(request, f"Model v{model.version} is now the champion; the next scoring run uses it.")
     return redirect("scoring-home")
 
@@ -98,7 +99,7 @@ def publish_expert(request: HttpRequest) -> HttpResponse:
     require_capability(request, Cap.POLICY_EDIT)
     try:
         model = services.expert_scorecard_publish(organization=org, actor=request.user,
-                                                  reason=request.POST.get("reason", "").strip())
+                                                  reason=reason_param(request))
     except AppError as exc:
         messages.error(request, exc.message)
         return redirect("scoring-home")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from credit_platform.bounds import MONEY_MAX
 from credit_platform.money import currency_codes
 
 MAX_ERRORS_KEPT = 1000
@@ -66,10 +67,10 @@ class ErrorList:
         return sorted(self.items, key=lambda e: (e.row, e.column))
 
 
-# Amounts: at most 13 digits before the point. The columns are NUMERIC(18, 2), but SQLite keeps NUMERIC as a
-# double (15-16 significant digits): 9,999,999,999,999,999.99 came back as 1e16, which no longer fits 18 digits,
-# and made the customer unreadable. 13 + 2 digits are exact to the cent on every database.
-MONEY_MAX_INTEGER_DIGITS = 13
+# Amounts: the bound every entry shares (``credit_platform.bounds.MONEY_MAX``, 15 digits before the point).
+# The columns are NUMERIC(18, 2), but SQLite keeps NUMERIC as a double: 9,999,999,999,999,999.99 came back
+# as 1E16, which no longer fits 18 digits, and made the customer unreadable.
+MONEY_MAX_INTEGER_DIGITS = len(str(int(MONEY_MAX)))
 MONEY_RE = rf"-?\d{{1,{MONEY_MAX_INTEGER_DIGITS}}}(?:\.\d{{1,2}})?"
 MONEY_SHAPE_RE = r"-?\d+(?:\.\d{1,2})?"
 # Rates: NUMERIC(20, 10); 9 digits before the point keep a value that SQLite rounded through a double
@@ -159,7 +160,7 @@ class Column:
             raw, present, frame, errors, MONEY_RE,
             "is not an amount (digits with '.' for decimals, at most 2 decimals, no thousands separator)",
             too_big=(MONEY_SHAPE_RE, f"is too large: at most {MONEY_MAX_INTEGER_DIGITS} digits before the decimal "
-                                     f"point ({'9' * MONEY_MAX_INTEGER_DIGITS}.99)"),
+                                     f"point ({MONEY_MAX:,})"),
         )
 
     def _parse_decimal(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:

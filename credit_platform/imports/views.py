@@ -8,8 +8,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from credit_platform.models import ImportLog
@@ -72,7 +75,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
             log = import_enqueue(organization=org, kind=form.cleaned_data["kind"], file_name=upload.name,
                                  chunks=upload.chunks(), user=request.user, dry_run=form.cleaned_data["dry_run"],
                                  encoding=form.cleaned_data["encoding"])
-            messages.info(request, f"{upload.name} is being imported.")
+            if form.cleaned_data["dry_run"]:
+                messages.info(request, _("%(name)s is being checked (dry run): nothing will be written.")
+                              % {"name": upload.name})
+            else:
+                messages.info(request, f"{upload.name} is being imported.")
             return redirect("import-detail", pk=log.pk)
     logs = ImportLog.objects.for_organization(org).select_related("user")[:50]
     status = 400 if request.method == "POST" else 200  # a refused upload: the form with its errors
@@ -88,12 +95,16 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "imports/detail.html", {"log": log, "importer": importers().get(log.kind)})
 
 
+@login_required
 def import_template(request: HttpRequest, kind: str) -> HttpResponse:
-    """A CSV with the kind's headers, so that a file starts right."""
+    """A CSV with the kind's headers, so that a file starts right (for members: the file formats are part of
+    the product's pages, not public)."""
+    _org(request)
+    require_capability(request, Cap.VIEW)
     cls = importers().get(kind)
     if cls is None:
         raise Http404("Unknown import kind.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{kind}_template.csv"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{kind}_template.csv")
     csv.writer(response).writerow(cls.column_names())
     return response

@@ -7,6 +7,7 @@ and a shared cache.
 See https://django-environ.readthedocs.io/en/latest/types.html for the URL forms.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "axes",
     "credit_platform",
     "customers",
     "receivables",
@@ -44,12 +46,15 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "credit_platform.middleware.RejectNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "credit_platform.tenancy.TenantMiddleware",
     "credit_platform.fxgaps.FxGapMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "credit_platform.urls"
@@ -97,6 +102,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in brute force (login page and admin): django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# AXES_FAILURE_LIMIT failed sign-ins for one username from one address lock that pair out for the cool-off;
+# a success resets the count. Keyed by username AND address, so that nobody can lock a user out from
+# elsewhere, and one address guessing many usernames is stopped per username. The address is REMOTE_ADDR;
+# behind a reverse proxy, install django-ipware and set AXES_IPWARE_PROXY_COUNT (see the docs above) so
+# that it is the client's, not the proxy's.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "credit_platform.auth.lockout_response"
+# API tokens: an address that sent API_TOKEN_FAILURE_LIMIT wrong tokens within API_TOKEN_FAILURE_WINDOW
+# seconds is refused (429) until the window ends (credit_platform.auth). DRF's throttles run after
+# authentication, so a wrong token never reaches them.
+API_TOKEN_FAILURE_LIMIT = env.int("API_TOKEN_FAILURE_LIMIT", default=20)
+API_TOKEN_FAILURE_WINDOW = env.int("API_TOKEN_FAILURE_WINDOW", default=15 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -141,10 +166,15 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="credit@localhost")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "credit_platform.auth.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["credit_platform.permissions.HasCapability"],
+    "DEFAULT_PARSER_CLASSES": [
+        "credit_platform.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "credit_platform.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,

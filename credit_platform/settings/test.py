@@ -1,5 +1,7 @@
 """Test mode: SQLite by default, PostgreSQL when DATABASE_URL is set (CI sets it and REQUIRE_SERVICES)."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASES
 
@@ -21,4 +23,8 @@ SCORING_IMPORT_RESCORE_DELAY_SECONDS = 0
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 if "LOCATION" not in CACHES["default"]:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # A shared Redis: counters kept in the cache (failed API tokens per address) must not leak between test
+    # processes (xdist workers, other checkouts' runs) that all come from 127.0.0.1.
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

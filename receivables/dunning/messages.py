@@ -83,6 +83,17 @@ def render(
     return text_subject[:300], _compiled(body).render(context).strip() + "\n"
 
 
+def subject_preview(subject: str, *, organization: Any, level: str) -> str:
+    """A level's subject rendered as the customer will read it (``{{ organization }}`` replaced), for the
+    policy page; a template that no longer compiles is shown as it is."""
+    try:
+        text, _body = render(subject, "", customer="…", customer_id="…", organization=organization.name,
+                             level=level, run_date=organization.local_date(), items=[])
+    except TemplateSyntaxError:
+        return subject
+    return text
+
+
 _ITEMS_EN = (
     "{% for i in items %}  {{ i.number }}  due {{ i.due_date|date:'Y-m-d' }}  {{ i.open_amount|money }} "
     "{{ i.currency }}{% if i.days_past_due > 0 %}  ({{ i.days_past_due }} day{{ i.days_past_due|pluralize }} "

@@ -113,7 +113,7 @@ def dunning_policy_ensure_default(organization: Organization, actor: Any = None)
     return policy
 
 
-POLICY_FIELDS = ("name", "min_amount", "run_hour", "promise_grace_days", "statement_day")
+POLICY_FIELDS = ("name", "min_amount", "run_hour", "promise_grace_days", "promise_max_days", "statement_day")
 LEVEL_FIELDS = (
     "days",
     "name",

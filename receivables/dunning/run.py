@@ -4,8 +4,11 @@ What is due is computed set-based in SQL, in one statement, from open balances a
 (invoice amount minus the allocations dated on or before it: the open-items pattern of
 ``receivables.selectors``): for every open invoice, the highest active level of its customer's policy
 that it has reached (due date + level days <= run date) and that has not yet fired for it, and whether
-an exception holds it back (customer on the do-not-dun list, open dispute on the invoice, open promise to
-pay on the invoice or the whole account, open amount in base currency under the policy's threshold).
+an exception holds it back (customer on the do-not-dun list, open dispute on the invoice, an open promise
+to pay that covers the invoice, open amount in base currency under the policy's threshold). A promise
+covers only the invoices recorded with it (``PromiseInvoice``: those it names, or those its amount pays
+in full, oldest first), never a whole account, and pauses nothing once its promised date lies more than
+``PROMISE_MAX_DAYS_LIMIT`` days after the day it was made (a row written around the service).
 That statement fills a temporary table; customers are then processed in chunks, each chunk one
 transaction that inserts the actions, the customer's message (outbox), tasks, credit holds, the chunk's
 audit-ledger entry and one entry per customer put on credit hold, and advances the run's cursor.
@@ -57,9 +60,11 @@ from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock, insert_frame, is_postgres, qn
 from credit_platform.errors import AppError, ErrorCode
 from credit_platform.models import FXRate, Organization
+from credit_platform.sql import days_between
 from customers.models import Customer
 
 from ..models import (
+    PROMISE_MAX_DAYS_LIMIT,
     Allocation,
     CollectionProfile,
     CollectionTask,
@@ -71,6 +76,7 @@ from ..models import (
     DunningRun,
     Invoice,
     Payment,
+    PromiseInvoice,
     PromiseToPay,
 )
 
@@ -218,7 +224,7 @@ def due_select(
         SELECT o.invoice_id, o.customer_id, l.level_id, o.open_amount, o.currency,
           CASE WHEN cp.do_not_dun = %s THEN 'do_not_dun'
                WHEN ds.invoice_id IS NOT NULL THEN 'disputed'
-               WHEN pi.invoice_id IS NOT NULL OR pc.customer_id IS NOT NULL THEN 'promised'
+               WHEN pr.invoice_id IS NOT NULL THEN 'promised'
                WHEN fx.rate IS NOT NULL AND o.open_amount * fx.rate < l.min_amount THEN 'under_threshold'
                ELSE '' END AS skip
         FROM (
@@ -237,17 +243,17 @@ def due_select(
         LEFT JOIN {FX} fx ON fx.currency = o.currency
         LEFT JOIN (SELECT DISTINCT invoice_id FROM {_t(Dispute)}
                    WHERE organization_id = %s AND status = 'open') ds ON ds.invoice_id = o.invoice_id
-        LEFT JOIN (SELECT DISTINCT invoice_id FROM {_t(PromiseToPay)}
-                   WHERE organization_id = %s AND status = 'open' AND invoice_id IS NOT NULL) pi
-          ON pi.invoice_id = o.invoice_id
-        LEFT JOIN (SELECT DISTINCT customer_id FROM {_t(PromiseToPay)}
-                   WHERE organization_id = %s AND status = 'open' AND invoice_id IS NULL) pc
-          ON pc.customer_id = o.customer_id
+        LEFT JOIN (SELECT DISTINCT pi.invoice_id FROM {_t(PromiseInvoice)} pi
+                   JOIN {_t(PromiseToPay)} p ON p.id = pi.promise_id
+                   WHERE pi.organization_id = %s AND p.status = 'open'
+                     AND {days_between("p.promised_date", "p.made_on")} <= %s) pr
+          ON pr.invoice_id = o.invoice_id
         WHERE NOT EXISTS (SELECT 1 FROM {_t(DunningAction)} d
                           WHERE d.organization_id = %s AND d.invoice_id = o.invoice_id
                             AND d.level_id = l.level_id)
     """  # noqa: S608 - identifiers from model meta, values as parameters
-    params = [True, org, run_date, org, run_date, max_reach_due, default_policy_id, org, org, org, org]
+    params = [True, org, run_date, org, run_date, max_reach_due, default_policy_id, org, org,
+              PROMISE_MAX_DAYS_LIMIT, org]
     return sql, params
 
 

@@ -170,6 +170,16 @@ FEATURES += [
     _f("no_payment_history", PAYMENTS, 1, "No invoice due in the last 12 months", "近12个月无到期发票",
        "No payment history in the last 12 months", "近12个月无付款记录"),
 ]
+# A reason whose feature has no value (a new customer has no payment history, so its "days late" is not
+# known): a sentence about what is missing, never the feature's sentence with "n/a" in it. Features with
+# a sentence of their own (``missing_en``) use that one.
+MISSING_BY_GROUP: dict[str, tuple[str, str]] = {
+    PAYMENTS: ("No payment history yet", "暂无付款记录"),
+    ORDERS: ("No order history yet", "暂无订单记录"),
+    FINANCIALS: ("No financial statements on file", "无财务报表"),
+    EXTERNAL: ("No data yet: {label}", "暂无数据：{label}"),
+    PROFILE: ("Not known yet: {label}", "暂未知：{label}"),
+}
 # Special reason (not a feature): the customer is in default on the as-of date.
 IN_DEFAULT_REASON = ("in_default", "In default since {value}", "自{value}起违约")
 
@@ -199,7 +209,8 @@ def reason_text(code: str, value: Any) -> tuple[str, str]:
         key = f"{code}:missing"
         if key in REASON_TEMPLATES:
             return reason_texts(key, "")
-        return reason_texts(code, "n/a")
+        en, zh = MISSING_BY_GROUP.get(feature.group, ("No data yet: {label}", "暂无数据：{label}"))
+        return en.format(label=feature.label.lower()), zh.format(label=feature.label_zh)
     return reason_texts(code, feature.format(value))
 
 

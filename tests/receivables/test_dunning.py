@@ -28,6 +28,7 @@ from receivables.models import (
     DunningRun,
     PromiseToPay,
 )
+from receivables.services import promise_create
 from tests.factories import CustomerFactory, OrganizationFactory
 
 from .conftest import D, invoice, pay
@@ -170,23 +171,11 @@ def test_disputed_promised_do_not_dun_and_small_invoices_are_skipped(org, policy
     Dispute.objects.create(
         organization=org, invoice=disputed, customer=a, reason="quality", opened_on=D(2026, 2, 2)
     )
-    PromiseToPay.objects.create(
-        organization=org,
-        customer=a,
-        invoice=promised,
-        made_on=D(2026, 2, 2),
-        promised_date=D(2026, 3, 1),
-        amount=Decimal("400.00"),
-        currency="EUR",
-    )
-    PromiseToPay.objects.create(
-        organization=org,
-        customer=b,
-        made_on=D(2026, 2, 2),
-        promised_date=D(2026, 3, 1),
-        amount=Decimal("400.00"),
-        currency="EUR",
-    )
+    promise_create(customer=a, invoice=promised, made_on=D(2026, 2, 2), promised_date=D(2026, 3, 1),
+                   amount=Decimal("400.00"), actor=None)
+    # no invoice named: its 400 pays the account's one open invoice in full, so it covers it
+    promise_create(customer=b, made_on=D(2026, 2, 2), promised_date=D(2026, 3, 1), amount=Decimal("400.00"),
+                   actor=None)
     CollectionProfile.objects.create(organization=org, customer=dnd, do_not_dun=True)
     run = dunning_run(organization=org, run_date=D(2026, 2, 5))
     assert [n for n, _lv, _d in fired(org)] == [plain.number]
@@ -204,22 +193,10 @@ def test_a_broken_promise_is_flagged_escalated_and_dunning_resumes(org, policy):
     c, k = CustomerFactory(organization=org), CustomerFactory(organization=org)
     inv = invoice(c, "800.00", D(2026, 1, 1), D(2026, 2, 1))
     kept_inv = invoice(k, "800.00", D(2026, 1, 1), D(2026, 2, 1))
-    broken = PromiseToPay.objects.create(
-        organization=org,
-        customer=c,
-        made_on=D(2026, 2, 3),
-        promised_date=D(2026, 2, 10),
-        amount=Decimal("800.00"),
-        currency="EUR",
-    )
-    kept = PromiseToPay.objects.create(
-        organization=org,
-        customer=k,
-        made_on=D(2026, 2, 3),
-        promised_date=D(2026, 2, 10),
-        amount=Decimal("300.00"),
-        currency="EUR",
-    )
+    broken = promise_create(customer=c, made_on=D(2026, 2, 3), promised_date=D(2026, 2, 10),
+                            amount=Decimal("800.00"), actor=None)
+    kept = promise_create(customer=k, invoice=kept_inv, made_on=D(2026, 2, 3), promised_date=D(2026, 2, 10),
+                          amount=Decimal("300.00"), actor=None)
     pay(inv, "100.00", D(2026, 2, 9))  # short of the 800 promised
     pay(kept_inv, "300.00", D(2026, 2, 11))  # inside the two days of grace
     dunning_run(organization=org, run_date=D(2026, 2, 12))  # still within grace: nothing happens

@@ -8,6 +8,7 @@ user presses the button."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from typing import Any
 
@@ -51,11 +52,18 @@ def _user_client(org: Any, member: Any, role: str) -> Client:
 
 
 def _press_run(client: Client) -> Any:
-    """GET the page, take the form's CSRF token, POST the button, follow the redirect."""
+    """GET the page, take the form's CSRF token, POST the button (without JavaScript: the confirmation
+    page), confirm there, follow the redirect."""
     page = client.get(reverse("collections-dunning"))
     assert "Run dunning now" in page.content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
-    return client.post(reverse("collections-dunning"), {"action": "run", "csrfmiddlewaretoken": token}, follow=True)
+    runs = list(DunningRun.objects.values_list("pk", "status", "attempts"))
+    ask = client.post(reverse("collections-dunning"), {"action": "run", "csrfmiddlewaretoken": token})
+    assert ask.status_code == 200 and "Run today's dunning now?" in html.unescape(ask.content.decode())
+    assert list(DunningRun.objects.values_list("pk", "status", "attempts")) == runs  # nothing ran before "yes"
+    return client.post(
+        reverse("collections-dunning"), {"action": "run", "confirm": "1", "csrfmiddlewaretoken": token}, follow=True
+    )
 
 
 def _messages(response: Any) -> list[str]:

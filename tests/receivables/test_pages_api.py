@@ -69,7 +69,7 @@ def test_collector_records_a_promise_and_a_call_from_the_page(client, org, membe
     response = client.post(url, {"action": "promise", "amount": "150.00", "promised_date": due.isoformat()})
     assert response.status_code == 302
     promise = PromiseToPay.objects.get()
-    assert (promise.customer, promise.amount, promise.invoice) == (book[1], Decimal("150.00"), None)
+    assert (promise.customer, promise.amount) == (book[1], Decimal("150.00"))
     client.post(url, {"action": "note", "outcome": "reached", "note": "spoke to AP"})
     client.post(
         url,
@@ -131,11 +131,11 @@ def test_api_promises_and_disputes(api, org, other_org, book):
     inv = book[2].invoices.get()
     r = client.post(
         "/api/v1/promises/",
-        {"customer": book[2].external_id, "amount": "300.00", "promised_date": "2030-01-15"},
+        {"customer": book[2].external_id, "amount": "300.00", "promised_date": "2026-12-15"},
         format="json",
     )
     assert r.status_code == 201, r.json()
-    assert r.json()["currency"] == "EUR" and r.json()["invoice"] is None
+    assert r.json()["currency"] == "EUR"
     r = client.post("/api/v1/disputes/", {"invoice": inv.number, "reason": "price"}, format="json")
     assert r.status_code == 201 and Dispute.objects.get().invoice == inv
     again = client.post(
@@ -151,7 +151,7 @@ def test_api_promises_and_disputes(api, org, other_org, book):
     )
     unknown = client.post(
         "/api/v1/promises/",
-        {"customer": "NOPE", "amount": "1.00", "promised_date": "2030-01-15"},
+        {"customer": "NOPE", "amount": "1.00", "promised_date": "2026-12-15"},
         format="json",
     )
     assert unknown.status_code == 400 and unknown.json()["details"][0]["field"] == "customer"
