@@ -8,7 +8,10 @@ converted once per currency here, so converting a million invoices costs one rat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -45,6 +48,32 @@ def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@dataclass(frozen=True, order=True)
+class FxGap:
+    """A currency that had no rate to the base currency on or before a date."""
+
+    currency: str
+    base_currency: str
+    as_of: dt.date
+
+
+_FX_GAPS: ContextVar[set[FxGap] | None] = ContextVar("fx_gaps", default=None)
+
+
+@contextmanager
+def fx_gaps_flagged() -> Iterator[set[FxGap]]:
+    """Inside this block (a page being read), a missing rate does not fail the page: the amounts in that
+    currency are left out of base-currency totals and the gap is collected, so that the page can say so
+    (``FxGapMiddleware`` and the banner of ``base.html``). Outside it (writes, tasks, the API) a missing
+    rate stays an error: nothing is decided on a total that silently lacks amounts."""
+    gaps: set[FxGap] = set()
+    token = _FX_GAPS.set(gaps)
+    try:
+        yield gaps
+    finally:
+        _FX_GAPS.reset(token)
+
+
 class FxTable:
     """The rates of one organization as of one date: latest rate on or before that date per currency.
 
@@ -71,10 +100,25 @@ class FxTable:
             rates.setdefault(currency, rate)
         return cls(organization.base_currency, as_of, rates)
 
+    def rate_or_none(self, currency: str) -> Decimal | None:
+        """The rate, or None when there is none (noted as a gap when a page collects them)."""
+        rate = self.rates.get(currency)
+        if rate is None:
+            gaps = _FX_GAPS.get()
+            if gaps is not None:
+                gaps.add(FxGap(currency, self.base_currency, self.as_of))
+        return rate
+
     def rate(self, currency: str) -> Decimal:
+        """The rate; a missing one is ``fx_rate_missing``, or, while a page collects gaps, 0: the amounts
+        are left out of the total and the page names the currency and date."""
         try:
             return self.rates[currency]
         except KeyError:
+            gaps = _FX_GAPS.get()
+            if gaps is not None:
+                gaps.add(FxGap(currency, self.base_currency, self.as_of))
+                return Decimal(0)
             raise AppError(
                 ErrorCode.FX_RATE_MISSING,
                 f"No {currency}->{self.base_currency} rate on or before {self.as_of.isoformat()}; "

@@ -6,12 +6,21 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from credit_platform.admin_base import TenantAdmin
+from credit_platform.admin_base import CorrectionForm, TenantAdmin
 from credit_platform.roles import Cap
 
 from . import statements
 from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
-from .services import customer_save
+from .services import (
+    SIGNAL_EDITABLE,
+    STATEMENT_EDITABLE,
+    customer_group_save,
+    customer_save,
+    signal_correct,
+    signal_create,
+    statement_correct,
+    statement_create,
+)
 
 
 class ReferenceAdmin(admin.ModelAdmin):
@@ -53,6 +62,11 @@ class CustomerGroupAdmin(TenantAdmin):
     list_display = ["name", "external_id", "country"]
     search_fields = ["name", "external_id"]
 
+    def save_model(self, request: HttpRequest, obj: CustomerGroup, form: Any, change: bool) -> None:
+        if not change:
+            obj.organization = request.organization  # type: ignore[attr-defined]
+        customer_group_save(group=obj, actor=request.user, reason="admin")
+
 
 class StatementInline(admin.TabularInline):
     model = FinancialStatement
@@ -93,7 +107,12 @@ class CustomerAdmin(TenantAdmin):
 
 @admin.register(FinancialStatement)
 class FinancialStatementAdmin(TenantAdmin):
+    """A statement's figures are corrected with a reason (``statement_correct``: old and new values in the
+    ledger); its customer and period end are its identity."""
+
     change_capability = Cap.CUSTOMERS_EDIT
+    form = CorrectionForm
+    posted_readonly_fields = ("customer", "period_end")
     list_display = ["customer", "period_end", "currency", "revenue", "net_income", "total_assets", "equity",
                     "altman"]
     list_filter = ["period_end", "audited", "currency"]
@@ -115,13 +134,34 @@ class FinancialStatementAdmin(TenantAdmin):
         rows = [(statements.RATIO_LABELS[k], "-" if v is None else f"{v:,.2f}") for k, v in obj.ratios.items()]
         return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
 
+    def save_model(self, request: HttpRequest, obj: FinancialStatement, form: Any, change: bool) -> None:
+        if change:
+            changes, reason = self.correction(form, STATEMENT_EDITABLE)
+            statement_correct(statement=obj, changes=changes, actor=request.user, reason=reason)
+            return
+        values = {f: form.cleaned_data[f] for f in ("period_end", *STATEMENT_EDITABLE) if f in form.cleaned_data}
+        self.adopt(obj, statement_create(customer=form.cleaned_data["customer"], actor=request.user, reason="admin",
+                                         **values))
+
 
 @admin.register(ExternalSignal)
 class ExternalSignalAdmin(TenantAdmin):
     change_capability = Cap.CUSTOMERS_EDIT
+    form = CorrectionForm
+    posted_readonly_fields = ("customer", "kind", "source", "reference")
     list_display = ["customer", "kind", "observed_on", "severity", "value", "source", "title"]
     list_filter = ["kind", "severity", "source"]
     search_fields = ["customer__legal_name", "customer__external_id", "title", "reference"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
     date_hierarchy = "observed_on"
+
+    def save_model(self, request: HttpRequest, obj: ExternalSignal, form: Any, change: bool) -> None:
+        if change:
+            changes, reason = self.correction(form, SIGNAL_EDITABLE)
+            signal_correct(signal=obj, changes=changes, actor=request.user, reason=reason)
+            return
+        values = {f: form.cleaned_data[f] for f in ("kind", "source", "reference", *SIGNAL_EDITABLE)
+                  if f in form.cleaned_data}
+        self.adopt(obj, signal_create(customer=form.cleaned_data["customer"], actor=request.user, reason="admin",
+                                      **values))

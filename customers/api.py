@@ -11,7 +11,7 @@ from credit_platform.roles import Cap
 
 from .models import Customer, FinancialStatement
 from .serializers import CustomerSerializer, FinancialStatementSerializer
-from .services import customer_save
+from .services import customer_save, statement_create
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -71,8 +71,6 @@ class FinancialStatementViewSet(
     write_capability = Cap.CUSTOMERS_EDIT
 
     def perform_create(self, serializer: Any) -> None:
-        org = self.request.organization
-        statement = FinancialStatement(organization=org, **serializer.validated_data)
-        statement.full_clean()
-        statement.save()
-        serializer.instance = statement
+        values = dict(serializer.validated_data)
+        customer = values.pop("customer")
+        serializer.instance = statement_create(customer=customer, actor=self.request.user, reason="api", **values)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from django.utils import timezone
 
-from credit_platform.audit import AuditEvent, audit_append_many
+from credit_platform.audit import audit_append_many
 from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import Importer, WriteResult, register
 from credit_platform.imports.lookups import id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
-from credit_platform.imports.writer import Upserted, same, upsert_records
-from credit_platform.money import money
+from credit_platform.imports.writer import change_events, upsert_records
 
 from . import statements
 from .models import Country, Customer, CustomerGroup, ExternalSignal, FinancialStatement, Sector
@@ -94,37 +93,29 @@ class CustomerImporter(Importer):
             "created_at": now,
             "updated_at": now,
         })
-        update = {
-            "legal_name": "text", "registration_number": "text", "country_id": "text", "sector_id": "text",
-            "size": "text", "group_id": "int", "currency": "text", "payment_terms_days": "int", "status": "text",
-            "credit_limit": "money", "customer_since": "date", "email": "text", "phone": "text", "address": "text",
-        }
+        # Updates touch only the columns the file has: a file of the required columns alone must not
+        # reset a customer's status, limit, terms, e-mail or group to the defaults of new rows.
+        update = {table_col: kind for file_col, (table_col, kind) in UPDATABLE.items() if file_col in self.present}
         done = upsert_records(
             table=_table(Customer), out=out, rows=records["_row"], keys=["external_id"],
             scope={"organization_id": org.pk}, update=update, touch=["updated_at"],
         )
-        events = self._decision_changes(out, done)
+        events = change_events(done=done, out=out, update=update, action="customer.changed",
+                               object_type="customers.customer", key_column="external_id", reason="import")
         if events:
             audit_append_many(organization=org, actor=self.user, events=events)
         return done.result
 
-    @staticmethod
-    def _decision_changes(out: pd.DataFrame, done: Upserted) -> list[AuditEvent]:
-        """Status and credit-limit changes are credit decisions: each goes to the audit ledger."""
-        events = []
-        for idx in out.index[done.changed]:
-            old, new = done.matched.old.loc[idx], out.loc[idx]
-            obj = ("customers.customer", int(done.matched.ids.loc[idx]))
-            reason = f"import ({new['external_id']})"
-            if old["status"] != new["status"]:
-                events.append(AuditEvent("customer.status_changed", obj, {"status": old["status"]},
-                                         {"status": new["status"]}, reason))
-            if not same("money", old["credit_limit"], new["credit_limit"]):
-                before = None if pd.isna(old["credit_limit"]) else money(str(old["credit_limit"]))
-                after = None if pd.isna(new["credit_limit"]) else money(str(new["credit_limit"]))
-                events.append(AuditEvent("customer.limit_changed", obj, {"credit_limit": before},
-                                         {"credit_limit": after}, reason))
-        return events
+
+# File column -> (table column, comparison kind) of the fields a customer import may update.
+UPDATABLE = {
+    "legal_name": ("legal_name", "text"), "registration_number": ("registration_number", "text"),
+    "country": ("country_id", "text"), "sector": ("sector_id", "text"), "size": ("size", "text"),
+    "group_external_id": ("group_id", "int"), "currency": ("currency", "text"),
+    "payment_terms_days": ("payment_terms_days", "int"), "status": ("status", "text"),
+    "credit_limit": ("credit_limit", "money"), "customer_since": ("customer_since", "date"),
+    "email": ("email", "text"), "phone": ("phone", "text"), "address": ("address", "text"),
+}
 
 
 _AMOUNT_COLUMNS = [

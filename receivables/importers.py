@@ -16,11 +16,12 @@ import pandas as pd
 from django.db.models import Sum
 from django.utils import timezone
 
+from credit_platform.audit import audit_append_many
 from credit_platform.bulk import match_existing
 from credit_platform.imports.engine import Importer, WriteResult, register
-from credit_platform.imports.lookups import id_map, resolve
+from credit_platform.imports.lookups import check_fx_rates, id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
-from credit_platform.imports.writer import upsert_records
+from credit_platform.imports.writer import Upserted, change_events, upsert_records
 from customers.models import Customer
 
 from .allocation import Source, allocate
@@ -52,6 +53,15 @@ def _customer_map(organization: object) -> pd.DataFrame:
     return id_map(Customer, organization, "external_id", extra=("payment_terms_days",))  # type: ignore[arg-type]
 
 
+def _audit_corrections(importer: Importer, done: Upserted, out: pd.DataFrame, update: dict[str, str], action: str,
+                       object_type: str, key_column: str) -> None:
+    """Recorded documents changed by a re-sent file: one ledger entry each, with the old and new values."""
+    events = change_events(done=done, out=out, update=update, action=action, object_type=object_type,
+                           key_column=key_column, reason="import")
+    if events:
+        audit_append_many(organization=importer.organization, actor=importer.user, events=events)
+
+
 @register
 class OrderImporter(Importer):
     kind = "orders"
@@ -71,6 +81,7 @@ class OrderImporter(Importer):
         check_duplicates(frame, ["number"], errors, "number")
         frame["customer_id"] = resolve(frame, "customer_external_id", _customer_map(self.organization), errors,
                                        "customer")
+        check_fx_rates(frame, self.organization, "order_date", errors)
         return frame
 
     def write(self, records: pd.DataFrame) -> WriteResult:
@@ -79,12 +90,14 @@ class OrderImporter(Importer):
             "number": records["number"], "order_date": records["order_date"], "amount": records["amount"],
             "currency": records["currency"], "status": records["status"], "created_at": timezone.now(),
         })
-        return upsert_records(
+        update = {"order_date": "date", "amount": "money", "status": "text"}
+        done = upsert_records(
             table=_table(Order), out=out, rows=records["_row"], keys=["number"],
-            scope={"organization_id": self.organization.pk},
-            update={"order_date": "date", "amount": "money", "status": "text"},
+            scope={"organization_id": self.organization.pk}, update=update,
             immutable=IDENTITY, conflict=_identity_conflict(self.organization, "order"), conflict_column="number",
-        ).result
+        )
+        _audit_corrections(self, done, out, update, "order.corrected", "receivables.order", "number")
+        return done.result
 
 
 @register
@@ -110,6 +123,7 @@ class InvoiceImporter(Importer):
         check_duplicates(frame, ["number"], errors, "number")
         customers = _customer_map(self.organization)
         frame["customer_id"] = resolve(frame, "customer_external_id", customers, errors, "customer")
+        check_fx_rates(frame, self.organization, "issue_date", errors)
         terms = frame["customer_external_id"].map(customers["payment_terms_days"]) if len(customers) else None
         if terms is not None:
             derived = frame["issue_date"] + pd.to_timedelta(terms.fillna(0).astype("int64"), unit="D")
@@ -137,12 +151,14 @@ class InvoiceImporter(Importer):
             "currency": records["currency"], "created_at": timezone.now(),
         })
         errors = self._amounts_below_paid(out, records["_row"])
+        update = {"order_id": "int", "issue_date": "date", "due_date": "date", "amount": "money"}
         done = upsert_records(
             table=_table(Invoice), out=out, rows=records["_row"], keys=["number"], scope={"organization_id": org_id},
-            update={"order_id": "int", "issue_date": "date", "due_date": "date", "amount": "money"},
-            immutable=IDENTITY, conflict=_identity_conflict(self.organization, "invoice"), conflict_column="number",
-            errors=errors,
+            update=update, immutable=IDENTITY, conflict=_identity_conflict(self.organization, "invoice"),
+            conflict_column="number", errors=errors,
         )
+        # A re-sent invoice with another due date or amount is a correction: in the ledger, old and new.
+        _audit_corrections(self, done, out, update, "invoice.corrected", "receivables.invoice", "number")
         linked = out["order_id"].dropna()
         if len(linked):
             Order.objects.for_organization(org_id).filter(
@@ -187,6 +203,7 @@ class _CashImporter(Importer):
         check_duplicates(frame, [self.number_field], errors, self.number_field)
         frame["customer_id"] = resolve(frame, "customer_external_id", _customer_map(self.organization), errors,
                                        "customer")
+        check_fx_rates(frame, self.organization, self.date_field, errors)
         frame["invoice_id"] = pd.NA
         if frame["invoice_number"].notna().any():
             invoices = id_map(Invoice, self.organization, "number", extra=("customer_id", "currency"))
@@ -215,12 +232,14 @@ class _CashImporter(Importer):
             return (f"{new[num]} was already imported ({_day(old[date])}, {Decimal(str(old['amount'])):.2f} "
                     f"{old['currency']}) with other values; record a correction as a new document instead")
 
+        update = dict.fromkeys(self.extra_columns, "text")
         done = upsert_records(
             table=table, out=out, rows=records["_row"], keys=[num], scope={"organization_id": org_id},
-            update=dict.fromkeys(self.extra_columns, "text"),
-            immutable={"customer_id": "int", date: "date", "amount": "money", "currency": "text"},
+            update=update, immutable={"customer_id": "int", date: "date", "amount": "money", "currency": "text"},
             conflict=conflict, conflict_column=num,
         )
+        _audit_corrections(self, done, out, update, f"{self.source_kind}.corrected",
+                           self.model._meta.label_lower, num)  # type: ignore[attr-defined]
         fresh = records.loc[done.matched.new]
         if fresh.empty:
             return done.result

@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
+from credit_platform.corrections import record_correct, record_create
 from credit_platform.errors import AppError, ErrorCode
+from credit_platform.models import Membership
 from credit_platform.permissions import actor_has_capability
 from credit_platform.roles import Cap
 from customers.models import Customer
@@ -30,11 +32,21 @@ from .models import (
     Dispute,
     DunningPolicy,
     Invoice,
+    Order,
     Payment,
     PromiseInvoice,
     PromiseToPay,
 )
 from .selectors import invoices_of
+
+# What may be corrected on a recorded document (with a reason; old and new values in the ledger). The rest
+# is the document: a wrong amount, customer or currency is corrected by a new document (credit note,
+# reversal), never by rewriting the posted one. Orders are not posted yet: they may be amended.
+ORDER_EDITABLE = ("order_date", "amount", "status")
+INVOICE_EDITABLE = ("due_date", "order")
+PAYMENT_EDITABLE = ("method",)
+CREDIT_NOTE_EDITABLE = ("reason",)
+TASK_EDITABLE = ("assigned_to", "due_date", "title", "note")
 
 PROFILE_FIELDS = (
     "collector",
@@ -55,6 +67,68 @@ def _same_org(*objs: Any) -> None:
     orgs = {o.organization_id for o in objs if o is not None}
     if len(orgs) > 1:
         raise AppError(ErrorCode.NOT_FOUND, "No such object in your organization.", status=404)
+
+
+def _member(organization_id: int, user: Any, field: str) -> None:
+    """A collector or assignee is a member of the organization, never a user of another tenant."""
+    if user is None:
+        return
+    if not Membership.objects.filter(organization_id=organization_id, user=user, is_active=True).exists():
+        raise AppError(ErrorCode.VALIDATION, f"{field}: {user.get_username()} is not a member of this organization.",
+                       details={"field": field})
+
+
+# --- orders and invoices --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_create(*, customer: Customer, number: str, order_date: dt.date, amount: Decimal, currency: str,
+                 status: str = Order.Status.OPEN, actor: Any = None) -> Order:
+    order = Order(organization_id=customer.organization_id, customer=customer, number=number,
+                  order_date=order_date, amount=amount, currency=currency, status=status)
+    return record_create(obj=order, fields=("customer", "number", "order_date", "amount", "currency", "status"),
+                         actor=actor, action="order.created")
+
+
+@transaction.atomic
+def order_correct(*, order: Order, changes: dict[str, Any], actor: Any, reason: str) -> Order:
+    """Amend an order's date, amount or status (e.g. cancel it): with a reason, old and new values audited."""
+    return record_correct(obj=order, changes=changes, editable=ORDER_EDITABLE, actor=actor,
+                          action="order.corrected", reason=reason, what="order")
+
+
+@transaction.atomic
+def invoice_create(*, customer: Customer, number: str, issue_date: dt.date, amount: Decimal, currency: str,
+                   due_date: dt.date | None = None, order: Order | None = None, actor: Any = None) -> Invoice:
+    """Post an invoice. The due date defaults to the issue date plus the customer's payment terms (as the
+    import does); an order it names counts as invoiced from now on."""
+    _same_org(customer, order)
+    if order is not None and order.customer_id != customer.pk:
+        raise AppError(ErrorCode.VALIDATION, f"Order {order.number} belongs to another customer.",
+                       details={"order": order.number})
+    invoice = Invoice(organization_id=customer.organization_id, customer=customer, number=number,
+                      issue_date=issue_date, amount=amount, currency=currency, order=order,
+                      due_date=due_date or issue_date + dt.timedelta(days=customer.payment_terms_days))
+    record_create(obj=invoice, fields=("customer", "number", "issue_date", "due_date", "amount", "currency", "order"),
+                  actor=actor, action="invoice.posted")
+    if order is not None and order.status == Order.Status.OPEN:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.INVOICED)
+    return invoice
+
+
+@transaction.atomic
+def invoice_correct(*, invoice: Invoice, changes: dict[str, Any], actor: Any, reason: str) -> Invoice:
+    """Correct a posted invoice's due date or order link, with a reason; the ledger keeps the old and new
+    values (a due date moved from 2023 to 2030 takes the invoice out of dunning: that is on record).
+    Amount, customer, currency and dates of issue are the document: a credit note corrects them."""
+    order = changes.get("order")
+    if order is not None:
+        _same_org(invoice, order)
+        if order.customer_id != invoice.customer_id:
+            raise AppError(ErrorCode.VALIDATION, f"Order {order.number} belongs to another customer.",
+                           details={"order": order.number})
+    return record_correct(obj=invoice, changes=changes, editable=INVOICE_EDITABLE, actor=actor,
+                          action="invoice.corrected", reason=reason, what="invoice")
 
 
 # --- payments and credit notes --------------------------------------------------------------------
@@ -124,6 +198,14 @@ def payment_record(
         },
     )
     return payment, result
+
+
+@transaction.atomic
+def payment_correct(*, payment: Payment, changes: dict[str, Any], actor: Any, reason: str) -> Payment:
+    """Correct how a payment was received (its method). Its amount, date, customer and currency are what
+    was applied to invoices: a wrong payment is reversed by a new document, not rewritten."""
+    return record_correct(obj=payment, changes=changes, editable=PAYMENT_EDITABLE, actor=actor,
+                          action="payment.corrected", reason=reason, what="payment")
 
 
 @transaction.atomic
@@ -200,6 +282,13 @@ def credit_note_record(
     return note
 
 
+@transaction.atomic
+def credit_note_correct(*, note: CreditNote, changes: dict[str, Any], actor: Any, reason: str) -> CreditNote:
+    """Correct a credit note's stated reason (text); what it credited is the document."""
+    return record_correct(obj=note, changes=changes, editable=CREDIT_NOTE_EDITABLE, actor=actor,
+                          action="credit_note.corrected", reason=reason, what="credit note")
+
+
 # --- collection profiles and assignment -----------------------------------------------------------
 
 
@@ -225,6 +314,7 @@ def collection_profile_update(
         setattr(profile, key, value)
     if profile.policy is not None:
         _same_org(customer, profile.policy)
+    _member(customer.organization_id, profile.collector, "collector")
     profile.full_clean(exclude=["organization", "customer"])
     profile.save()
     after = {f: getattr(profile, f"{f}_id" if f in ("collector", "policy") else f) for f in PROFILE_FIELDS}
@@ -244,6 +334,7 @@ def collection_profile_update(
 @transaction.atomic
 def collection_assign(*, organization: Any, customer_ids: list[int], collector: Any, actor: Any) -> int:
     """Assign customers to a collector (None: unassign); set-based for a whole selection."""
+    _member(organization.pk if hasattr(organization, "pk") else organization, collector, "collector")
     ids = list(
         Customer.objects.for_organization(organization)
         .filter(pk__in=customer_ids)
@@ -544,3 +635,30 @@ def task_complete(
         reason=note,
     )
     return task
+
+
+@transaction.atomic
+def collection_task_create(*, customer: Customer, kind: str, title: str, due_date: dt.date, actor: Any,
+                           assigned_to: Any = None, note: str = "") -> CollectionTask:
+    """A task on a customer's file (a call, an escalation...), for a member of the organization."""
+    _member(customer.organization_id, assigned_to, "assigned_to")
+    task = CollectionTask(organization_id=customer.organization_id, customer=customer, kind=kind, title=title,
+                          due_date=due_date, assigned_to=assigned_to, note=note)
+    return record_create(obj=task, fields=("customer", "kind", "title", "due_date", "assigned_to"), actor=actor,
+                         action="collections.task_created")
+
+
+@transaction.atomic
+def collection_task_update(*, task: CollectionTask, changes: dict[str, Any], actor: Any,
+                           reason: str = "") -> CollectionTask:
+    """Re-assign, re-date or re-word an open task (done and cancelled tasks are records: ``task_complete``)."""
+    if task.status != CollectionTask.Status.OPEN:
+        raise AppError(ErrorCode.CONFLICT, f"The task is already {task.status}.", status=409)
+    if task.is_managers_handover and not actor_has_capability(actor, task.organization_id, Cap.POLICY_EDIT):
+        raise AppError(ErrorCode.PERMISSION_DENIED,
+                       _("Only a credit manager may change a hand-over task (%(kind)s) of the managers' queue.")
+                       % {"kind": task.get_kind_display()}, status=403)
+    if "assigned_to" in changes:
+        _member(task.organization_id, changes["assigned_to"], "assigned_to")
+    return record_correct(obj=task, changes=changes, editable=TASK_EDITABLE, actor=actor,
+                          action="collections.task_changed", reason=reason or "edited", what="task")

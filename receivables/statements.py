@@ -159,7 +159,10 @@ def statement_build(organization: Organization, customer: Customer, as_of: dt.da
         aging[currency][bucket] += money(str(amount))
     st.aging_by_currency = dict(aging)
     fx = FxTable.load(organization, as_of, set(aging))
-    st.aging_base = aging_from_rows([(r[1], r[2], r[3], r[4]) for r in rows], as_of, fx)
+    # The customer's document shows its totals per currency; the base-currency line is left out rather
+    # than printed without the amounts whose currency has no rate.
+    convertible = all(cur in fx.rates for cur in aging)
+    st.aging_base = aging_from_rows([(r[1], r[2], r[3], r[4]) for r in rows], as_of, fx) if convertible else None
     st.payments = list(
         payments_of(organization)
         .filter(

@@ -48,6 +48,14 @@ def refresh_customers(organization_id: int, customer_ids: list[int]) -> int:
     return services.score_refresh_customers(organization_id, customer_ids)
 
 
+@shared_task(name="scoring.refresh_after_imports", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
+def refresh_after_imports(organization_id: int, seq: int, customer_ids: list[int]) -> int:
+    """The debounced re-score after a batch of imports (``rescore``): a superseded one does nothing."""
+    from .rescore import refresh_after_imports as run
+
+    return run(organization_id, seq, customer_ids)
+
+
 @shared_task(name="scoring.refresh_customer", time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
 def refresh_customer(customer_id: int) -> int:
     return services.score_refresh_customer(customer_id)

@@ -60,8 +60,10 @@ def worker_app() -> Any:
     backend (this xdist worker's own Redis database), and a worker thread consuming from it.
 
     The queue is purged first (a message left by an interrupted run would be consumed here), and the
-    process's current Celery app is restored afterwards: the test worker makes its app current, and
-    shared tasks called later by other tests would otherwise go to Redis instead of running eagerly."""
+    process's current and default Celery app are restored afterwards: the test worker makes its app current
+    (this thread) and default (every other thread), and shared tasks called later by other tests, or by
+    their threads (background imports, debounced re-scores), would otherwise go to its closed broker pool
+    instead of running eagerly."""
     from celery import Celery, current_app
     from celery.contrib.testing.worker import start_worker
 
@@ -76,6 +78,7 @@ def worker_app() -> Any:
             yield app
     finally:
         previous.set_current()
+        previous.set_default()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

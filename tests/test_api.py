@@ -69,6 +69,24 @@ def test_statement_create_is_validated(api, org):
     assert bad.status_code == 400 and bad.json()["details"][0]["field"] == "equity"
     good = client.post("/api/v1/statements/", {**stmt, "customer": "C1"}, format="json")
     assert good.status_code == 201 and good.json()["ratios"]["current_ratio"] == 2.0
+    # created through the service: in the ledger with its figures, by the token's user
+    [entry] = AuditEntry.objects.for_organization(org).filter(action="statement.created",
+                                                              object_id=str(good.json()["id"]))
+    assert entry.after["customer"] == customer.pk and entry.after["revenue"] == "2000.00"
+    assert entry.reason == "api" and entry.actor_id is not None
+    again = client.post("/api/v1/statements/", {**stmt, "customer": "C1"}, format="json")
+    assert again.status_code == 400  # one statement per customer and period
+    assert AuditEntry.objects.for_organization(org).filter(action="statement.created").count() == 1
+
+
+def test_customer_create_and_profile_changes_through_the_api_are_in_the_ledger(api, org):
+    client = api()
+    pk = client.post("/api/v1/customers/", NEW, format="json").json()["id"]
+    assert AuditEntry.objects.for_organization(org).filter(action="customer.created", object_id=str(pk)).exists()
+    client.patch(f"/api/v1/customers/{pk}/", {"email": "ap@api.example", "legal_name": "Api AG"}, format="json")
+    [entry] = AuditEntry.objects.for_organization(org).filter(action="customer.changed", object_id=str(pk))
+    assert entry.before == {"legal_name": "Api GmbH", "email": ""}
+    assert entry.after == {"legal_name": "Api AG", "email": "ap@api.example"}
 
 
 def test_roles_limit_writes(api):

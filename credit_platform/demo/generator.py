@@ -364,10 +364,14 @@ def _fx_table(rng: np.random.Generator, config: DemoConfig) -> pd.DataFrame:
     for cur, rate in FX_START.items():
         in_eur[cur] = rate * np.exp(np.cumsum(rng.normal(0, 0.015, size=len(months))))
     base = in_eur[config.base_currency]
+    # Orders are placed up to 9 days before their invoice, so before the window's first month: that month's
+    # rate also stands for the month before (imports need a rate on or before every document's date).
+    # No extra random draw: the rest of the portfolio stays what the seed gives.
+    days = [months[0] - pd.DateOffset(months=1), *months]
     rows = [
         (cur, day, f"{r:.6f}")
         for cur, series in in_eur.items() if cur != config.base_currency
-        for day, r in zip(months, series / base, strict=True)
+        for day, r in zip(days, np.r_[series[:1], series] / np.r_[base[:1], base], strict=True)
     ]
     return pd.DataFrame(rows, columns=["currency", "rate_date", "rate"])
 

@@ -11,9 +11,8 @@ import pandas as pd
 from django.db import transaction
 
 from credit_platform.audit import audit_append
-from credit_platform.bulk import insert_frame
 from credit_platform.imports.engine import import_frame
-from credit_platform.models import FXRate, Organization
+from credit_platform.models import Organization
 from receivables.dunning.policy import dunning_policy_ensure_default
 
 from .generator import DemoPortfolio
@@ -37,9 +36,9 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
     say = progress or (lambda msg: None)
     counts: dict[str, int] = {}
     t0 = time.perf_counter()
-    fx = portfolio.fx_rates.assign(rate_date=portfolio.fx_rates["rate_date"].dt.strftime("%Y-%m-%d"))
-    insert_frame(FXRate._meta.db_table, fx.assign(organization_id=organization.pk, source="demo"))
-    counts["fx_rates"] = len(fx)
+    # FX rates first: the documents in foreign currencies need a rate on or before their dates.
+    fx = portfolio.fx_rates.assign(source="demo")
+    counts["fx_rates"] = import_frame(organization=organization, kind="fx_rates", frame=_text(fx)).created
     # Groups and their members: the customers import creates groups named in the file.
     customers = portfolio.customers
     group_ids = portfolio.groups["external_id"].to_numpy()

@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from openpyxl.utils.exceptions import InvalidFileException
 
 from credit_platform.audit import audit_append
 from credit_platform.bulk import advisory_lock
@@ -32,6 +35,9 @@ logger = logging.getLogger(__name__)
 # ``organization``, ``kind`` and ``customer_ids`` (the customers whose data changed). Receivers defer
 # their work with transaction.on_commit; scoring re-scores those customers.
 import_written = Signal()
+# Sent by a process about to end after its imports (the ``import`` command in embedded mode), so that work
+# deferred inside this process (scoring's debounced re-score) runs now instead of never.
+imports_ending = Signal()
 
 
 class Rejected(Exception):
@@ -66,6 +72,8 @@ class Importer:
     def __init__(self, organization: Organization, user: Any = None):
         self.organization = organization
         self.user = user
+        # The columns the file has (set by the engine): an update leaves the others as they are.
+        self.present: frozenset[str] = frozenset(self.column_names())
 
     @classmethod
     def column_names(cls) -> list[str]:
@@ -120,16 +128,41 @@ def _excel_cell_text(value: Any) -> str:
     return str(value)
 
 
+def _xlsx_errors(path: Path, file_name: str) -> str | None:
+    """Why an .xlsx cannot be read safely, judged from its ZIP directory before any XML is parsed:
+    not a ZIP at all (e.g. CSV text renamed .xlsx), or one that unpacks beyond the cap."""
+    if not zipfile.is_zipfile(path):
+        return ("is not an Excel workbook (.xlsx files are ZIP archives; this one is not, perhaps a CSV saved "
+                "under an .xlsx name): save it as .xlsx from Excel, or upload it as .csv")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        return f"is not a readable Excel workbook: {exc}"
+    cap = settings.IMPORT_XLSX_MAX_UNPACKED_BYTES
+    if unpacked > cap:
+        return (f"unpacks to {unpacked / 1e6:,.0f} MB of sheet data; the limit for an .xlsx is {cap / 1e6:,.0f} MB "
+                f"(IMPORT_XLSX_MAX_UNPACKED_BYTES): split the workbook or save it as .csv")
+    return None
+
+
 def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFrame:
     """Every cell as stripped text, headers normalised, plus ``_row`` (the spreadsheet row number).
 
-    Raises Rejected with a row-1 error when the file cannot be read at all.
+    Raises Rejected with a row-1 error when the file cannot be read at all, is not what its name says, or
+    is over the caps (``IMPORT_MAX_ROWS`` data rows; ``IMPORT_XLSX_MAX_UNPACKED_BYTES`` for workbooks):
+    reading stops one row past the cap, so an oversized file costs no more than a full-sized one.
     """
     errors = ErrorList()
     suffix = Path(file_name).suffix.lower()
+    max_rows = settings.IMPORT_MAX_ROWS
     try:
         if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl", header=0)
+            problem = _xlsx_errors(path, file_name)
+            if problem:
+                errors.add(1, "", file_name, problem)
+                raise Rejected(errors)
+            frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl", header=0, nrows=max_rows + 1)
             frame = frame.map(_excel_cell_text)
             frame.index = frame.index + 2
         elif suffix in (".csv", ".txt", ".tsv", ""):
@@ -138,7 +171,7 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
                 first = fh.readline()
             frame = pd.read_csv(
                 path, sep=_detect_separator(first), dtype=str, keep_default_na=False, na_filter=False,
-                encoding=enc, skip_blank_lines=False, engine="c",
+                encoding=enc, skip_blank_lines=False, engine="c", nrows=max_rows + 1,
             )
             frame.index = frame.index + 2
         else:
@@ -147,9 +180,14 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
     except UnicodeDecodeError as exc:
         errors.add(1, "", file_name, f"the file is not {encoding} text (byte {exc.start}); save it as UTF-8 CSV")
         raise Rejected(errors) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, KeyError, zipfile.BadZipFile,
+            InvalidFileException) as exc:
         errors.add(1, "", file_name, f"the file cannot be read as a table: {exc}")
         raise Rejected(errors) from None
+    if len(frame) > max_rows:
+        errors.add(1, "", file_name, f"has more than {max_rows:,} data rows (IMPORT_MAX_ROWS): split it into "
+                                     f"files of at most {max_rows:,} rows")
+        raise Rejected(errors)
     frame.columns = [norm_header(c) for c in frame.columns]
     frame = frame.astype(str) if len(frame) else frame.astype(object)
     for col in frame.columns:
@@ -199,6 +237,7 @@ def import_frame(*, organization: Organization, kind: str, frame: pd.DataFrame, 
     if errors:
         raise Rejected(errors)
     importer = cls(organization, user)
+    importer.present = frozenset(c for c in text.columns if c != "_row")
     records = importer.build(parse_frame(text, cls, errors), errors)
     if errors:
         raise Rejected(errors)
@@ -216,7 +255,12 @@ def file_sha256(path: Path) -> str:
 
 
 def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> ImportLog:
-    """Validate and write one file for ``log.organization``; the log records the outcome."""
+    """Validate and write one file for ``log.organization``; the log records the outcome.
+
+    The log's final status and counts are saved in the transaction that writes the rows, so the two
+    commit together or not at all: a log can never say "nothing was written" about rows that were, nor
+    "imported" about rows that were not. Work queued for after the commit (re-scores, alerts) that fails
+    leaves the committed import as it is; the log notes the failure."""
     cls = importers().get(log.kind)
     log.status, log.started_at = ImportLog.Status.RUNNING, timezone.now()
     log.file_sha256 = file_sha256(path)
@@ -233,6 +277,7 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
         validate_headers(frame, cls, errors)
         if errors:
             raise Rejected(errors)
+        importer.present = frozenset(c for c in frame.columns if c != "_row")
         if frame.empty:
             errors.add(2, "", "", "the file has a header but no data rows")
             raise Rejected(errors)
@@ -243,8 +288,8 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
         with transaction.atomic():
             advisory_lock(f"import:{log.organization_id}:{log.kind}")
             result = importer.write(records)
+            log.created, log.updated, log.unchanged = result.created, result.updated, result.unchanged
             if log.dry_run:
-                log.created, log.updated, log.unchanged = result.created, result.updated, result.unchanged
                 raise _DryRunRollback
             ids = records["customer_id"].dropna().astype(int).unique().tolist() if "customer_id" in records else []
             import_written.send(sender=cls, organization=log.organization, kind=log.kind, customer_ids=ids)
@@ -253,25 +298,37 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
                 after={"kind": log.kind, "file": log.file_name, "sha256": log.file_sha256, "rows": log.rows,
                        "created": result.created, "updated": result.updated, "unchanged": result.unchanged},
             )
-            log.created, log.updated, log.unchanged = result.created, result.updated, result.unchanged
             log.status, log.message = ImportLog.Status.SUCCEEDED, result.note
+            log.finished_at = timezone.now()
+            log.save()
     except _DryRunRollback:
         log.status = ImportLog.Status.SUCCEEDED
         log.message = "Dry run: the file is valid; nothing was written."
     except Rejected as exc:
+        log.created = log.updated = log.unchanged = 0
         log.status = ImportLog.Status.REJECTED
         log.error_count = exc.errors.total
         log.errors = [e.as_dict() for e in exc.errors.sorted()]
         log.message = exc.message or f"Rejected: {exc.errors.total} error(s); nothing was written."
     except Exception as exc:
+        committed = ImportLog.objects.filter(pk=log.pk, status=ImportLog.Status.SUCCEEDED).first()
+        if committed is not None:
+            # The rows and the log committed; what failed ran after the commit.
+            logger.exception("import %s: a follow-up of the committed import failed", log.pk)
+            committed.message = (f"{committed.message} A follow-up after the import (e.g. re-scoring) failed: "
+                                 f"{type(exc).__name__}: {exc}").strip()
+            committed.save(update_fields=["message"])
+            return committed
         logger.exception("import %s failed", log.pk)
+        log.created = log.updated = log.unchanged = 0
         log.status = ImportLog.Status.FAILED
         log.message = f"Internal error, nothing was written: {type(exc).__name__}: {exc}"
         log.finished_at = timezone.now()
         log.save()
         raise
-    log.finished_at = timezone.now()
-    log.save()
+    if log.status != ImportLog.Status.SUCCEEDED or log.dry_run:
+        log.finished_at = timezone.now()
+        log.save()
     logger.info("import %s %s: %s in %.2fs", log.pk, log.kind, log.status, time.perf_counter() - t0)
     return log
 

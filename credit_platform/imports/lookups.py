@@ -28,3 +28,28 @@ def resolve(
     unknown = values.notna() & mapped.isna()
     errors.add_mask(frame, unknown, column, f"no {what} with this id in your organization")
     return mapped
+
+
+def check_fx_rates(frame: pd.DataFrame, organization: Organization, date_column: str, errors: ErrorList) -> None:
+    """Every document in a foreign currency needs a rate on or before its date: without one, each total
+    in base currency that includes it (dashboard, aging, ECL, scoring, statements) cannot be computed. One
+    query (the first rate date of each currency); a located error per row that has none."""
+    from django.db.models import Min
+
+    from credit_platform.models import FXRate
+
+    base = organization.base_currency
+    first = dict(
+        FXRate.objects.for_organization(organization).values("currency").annotate(first=Min("rate_date"))
+        .values_list("currency", "first")
+    )
+    foreign = frame["currency"].notna() & (frame["currency"] != base) & frame[date_column].notna()
+    if not foreign.any():
+        return
+    starts = pd.to_datetime(frame["currency"].map(first), errors="coerce")
+    missing = foreign & (starts.isna() | (starts > frame[date_column]))
+    # Rows with an error are few (one per document lacking a rate) and ErrorList keeps the first 1,000.
+    for row, currency, when in zip(frame.loc[missing, "_row"], frame.loc[missing, "currency"],
+                                   frame.loc[missing, date_column], strict=True):
+        errors.add(row, "currency", currency, f"no {currency}->{base} rate on or before {when:%Y-%m-%d} "
+                                              f"({date_column}); import FX rates first")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from credit_platform.bounds import MONEY_MAX
 from credit_platform.money import currency_codes
 
 MAX_ERRORS_KEPT = 1000
@@ -66,11 +67,20 @@ class ErrorList:
         return sorted(self.items, key=lambda e: (e.row, e.column))
 
 
-MONEY_RE = r"-?\d{1,16}(?:\.\d{1,2})?"
-DECIMAL_RE = r"-?\d{1,10}(?:\.\d{1,10})?"
+# Amounts: the bound every entry shares (``credit_platform.bounds.MONEY_MAX``, 15 digits before the point).
+# The columns are NUMERIC(18, 2), but SQLite keeps NUMERIC as a double: 9,999,999,999,999,999.99 came back
+# as 1E16, which no longer fits 18 digits, and made the customer unreadable.
+MONEY_MAX_INTEGER_DIGITS = len(str(int(MONEY_MAX)))
+MONEY_RE = rf"-?\d{{1,{MONEY_MAX_INTEGER_DIGITS}}}(?:\.\d{{1,2}})?"
+MONEY_SHAPE_RE = r"-?\d+(?:\.\d{1,2})?"
+# Rates: NUMERIC(20, 10); 9 digits before the point keep a value that SQLite rounded through a double
+# (15 significant digits) inside the column's 20 digits.
+DECIMAL_MAX_INTEGER_DIGITS = 9
+DECIMAL_RE = rf"-?\d{{1,{DECIMAL_MAX_INTEGER_DIGITS}}}(?:\.\d{{1,10}})?"
 INT_RE = r"-?\d{1,9}"
 DATE_RE = r"\d{4}-\d{2}-\d{2}"
 EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+EMAIL_MAX_LENGTH = 254  # RFC 5321 and Django's EmailField
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0"}
 
@@ -115,14 +125,22 @@ class Column:
         return raw.where(present, None)
 
     def _parse_email(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
-        bad = present & ~raw.str.fullmatch(EMAIL_RE)
+        too_long = present & (raw.str.len() > EMAIL_MAX_LENGTH)
+        self._bad(frame, raw, too_long, errors, f"is longer than {EMAIL_MAX_LENGTH} characters")
+        bad = present & ~too_long & ~raw.str.fullmatch(EMAIL_RE)
         self._bad(frame, raw, bad, errors, "is not an e-mail address")
-        return raw.where(present, "")
+        return raw.where(present & ~too_long, "")
 
     def _numeric(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList,
-                 pattern: str, what: str) -> pd.Series:
+                 pattern: str, what: str, too_big: tuple[str, str] | None = None) -> pd.Series:
+        """``too_big``: (the shape of a well-formed number, the reason) for values shaped right but larger
+        than the column holds, reported as such rather than as malformed."""
         ok = raw.str.fullmatch(pattern)
         bad = present & ~ok
+        if too_big is not None:
+            oversized = bad & raw.str.fullmatch(too_big[0])
+            self._bad(frame, raw, oversized, errors, too_big[1])
+            bad &= ~oversized
         self._bad(frame, raw, bad, errors, what)
         valid = present & ok
         numbers = pd.to_numeric(raw.where(valid), errors="coerce")
@@ -141,13 +159,18 @@ class Column:
         return self._numeric(
             raw, present, frame, errors, MONEY_RE,
             "is not an amount (digits with '.' for decimals, at most 2 decimals, no thousands separator)",
+            too_big=(MONEY_SHAPE_RE, f"is too large: at most {MONEY_MAX_INTEGER_DIGITS} digits before the decimal "
+                                     f"point ({MONEY_MAX:,})"),
         )
 
     def _parse_decimal(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
-        return self._numeric(raw, present, frame, errors, DECIMAL_RE, "is not a number (use '.' for decimals)")
+        return self._numeric(raw, present, frame, errors, DECIMAL_RE, "is not a number (use '.' for decimals)",
+                             too_big=(r"-?\d+(?:\.\d{1,10})?", f"is too large: at most {DECIMAL_MAX_INTEGER_DIGITS} "
+                                                                 "digits before the decimal point"))
 
     def _parse_int(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
-        text = self._numeric(raw, present, frame, errors, INT_RE, "is not a whole number")
+        text = self._numeric(raw, present, frame, errors, INT_RE, "is not a whole number",
+                             too_big=(r"-?\d+", "is too large: at most 9 digits"))
         return pd.to_numeric(text, errors="coerce").astype("Int64")
 
     def _parse_date(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:

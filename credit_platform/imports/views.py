@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import csv
-import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -21,7 +20,7 @@ from credit_platform.permissions import require_capability
 from credit_platform.roles import Cap
 
 from .engine import importers
-from .tasks import import_run
+from .services import import_enqueue
 
 ENCODINGS = [("utf-8", "UTF-8"), ("gb18030", "GB18030 / GBK (中文 Excel)"), ("cp1252", "Windows-1252 (Western)")]
 
@@ -44,8 +43,15 @@ class UploadForm(forms.Form):
             raise forms.ValidationError(
                 f"The file is {upload.size / 1e6:.0f} MB; the limit is {settings.IMPORT_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
             )
-        if Path(upload.name).suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
+        if suffix in (".xlsx", ".xlsm") and not zipfile.is_zipfile(upload):
+            raise forms.ValidationError(
+                f"{upload.name} is not an Excel workbook (an .xlsx file is a ZIP archive; this one is not, "
+                "perhaps a CSV saved under an .xlsx name): save it from Excel as .xlsx, or upload it as .csv."
+            )
+        upload.seek(0)
         return upload
 
 
@@ -66,18 +72,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
         require_capability(request, Cap.IMPORT)
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            folder = Path(settings.MEDIA_ROOT) / "imports" / str(org.pk)
-            folder.mkdir(parents=True, exist_ok=True)
-            stored = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
-            with open(stored, "wb") as fh:
-                for chunk in upload.chunks():
-                    fh.write(chunk)
-            log = ImportLog.objects.create(
-                organization=org, kind=form.cleaned_data["kind"], file_name=upload.name[:255],
-                stored_path=str(stored), user=request.user, dry_run=form.cleaned_data["dry_run"],
-            )
-            encoding = form.cleaned_data["encoding"]
-            transaction.on_commit(lambda: import_run.delay(log.pk, encoding))
+            log = import_enqueue(organization=org, kind=form.cleaned_data["kind"], file_name=upload.name,
+                                 chunks=upload.chunks(), user=request.user, dry_run=form.cleaned_data["dry_run"],
+                                 encoding=form.cleaned_data["encoding"])
             if form.cleaned_data["dry_run"]:
                 messages.info(request, _("%(name)s is being checked (dry run): nothing will be written.")
                               % {"name": upload.name})
@@ -85,7 +82,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 messages.info(request, f"{upload.name} is being imported.")
             return redirect("import-detail", pk=log.pk)
     logs = ImportLog.objects.for_organization(org).select_related("user")[:50]
-    return render(request, "imports/list.html", {"form": form, "logs": logs, "kinds": importers()})
+    status = 400 if request.method == "POST" else 200  # a refused upload: the form with its errors
+    return render(request, "imports/list.html", {"form": form, "logs": logs, "kinds": importers()}, status=status)
 
 
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from credit_platform.audit import AuditEvent
 from credit_platform.bulk import Matched, canonical, changed_rows, insert_frame, match_existing, update_frame
+from credit_platform.money import money
 
 from .engine import Rejected, WriteResult
 from .spec import ErrorList
@@ -71,3 +73,38 @@ def upsert_records(
 def same(kind: str, a: object, b: object) -> bool:
     """Compare one stored and one incoming value the way ``upsert_records`` does."""
     return canonical(pd.Series([a]), kind).iloc[0] == canonical(pd.Series([b]), kind).iloc[0]
+
+
+def change_events(*, done: Upserted, out: pd.DataFrame, update: Mapping[str, str], action: str, object_type: str,
+                  key_column: str, reason: str) -> list[AuditEvent]:
+    """One ledger entry per updated row: the old and new value of each column that changed (compared
+    column by column over all updated rows at once; ``*_id`` columns are named without the suffix)."""
+    idx = out.index[done.changed]
+    if not len(idx):
+        return []
+    old, new = done.matched.old.loc[idx], out.loc[idx]
+    differs = {col: canonical(new[col], kind).to_numpy() != canonical(old[col], kind).to_numpy()
+               for col, kind in update.items()}
+    differs = {col: d for col, d in differs.items() if d.any()}
+    values = {col: ([_ledger_value(v, update[col]) for v in old[col]],
+                    [_ledger_value(v, update[col]) for v in new[col]]) for col in differs}
+    ids, keys = done.matched.ids.loc[idx].tolist(), new[key_column].tolist()
+    events = []
+    for i in range(len(idx)):
+        changed = [col for col, d in differs.items() if d[i]]
+        before = {col.removesuffix("_id"): values[col][0][i] for col in changed}
+        after = {col.removesuffix("_id"): values[col][1][i] for col in changed}
+        events.append(AuditEvent(action, (object_type, int(ids[i]), str(keys[i])), before, after, reason))
+    return events
+
+
+def _ledger_value(value: object, kind: str) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if kind == "money":
+        return money(str(value))
+    if kind == "int":
+        return int(value)  # type: ignore[call-overload]
+    if kind == "date":
+        return pd.Timestamp(value).date().isoformat()
+    return str(value)

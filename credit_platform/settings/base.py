@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "credit_platform.tenancy.TenantMiddleware",
+    "credit_platform.fxgaps.FxGapMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
@@ -70,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "credit_platform.tenancy.tenant_context",
+                "credit_platform.fxgaps.fx_gaps",
             ],
         },
     },
@@ -146,6 +148,18 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# Data rows per file: 1,000,000 is the largest file the import is measured on (bench/import_invoices.py, a
+# 70 MB invoice CSV); a bigger book is loaded in several files.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+# An XLSX is a ZIP of XML: its size unpacked, not the upload's, is what reading costs. openpyxl reads about
+# 2-2.6 MB of sheet XML a second here (a 50,000-row invoice sheet, 18 MB unpacked, in 9 s on a busy machine;
+# the reported 0.9 MB workbook that unpacked to 228 MB, 1M rows, took 88 s). 50 MB (~140,000-200,000 invoice
+# rows, 20-25 s) is the cap; larger books go as CSV, which pandas reads far faster.
+IMPORT_XLSX_MAX_UNPACKED_BYTES = env.int("IMPORT_XLSX_MAX_UNPACKED_BYTES", default=50 * 1024 * 1024)
+# Embedded mode (no broker, tasks run in-process): an upload above this size is imported on a background
+# thread, so that the request answers at once and the import page follows the import's progress; smaller
+# files (a few thousand rows, well under a second) are imported before the page answers.
+IMPORT_INLINE_MAX_BYTES = env.int("IMPORT_INLINE_MAX_BYTES", default=1024 * 1024)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="credit@localhost")
@@ -185,6 +199,10 @@ from receivables.schedule import BEAT as _RECEIVABLES_BEAT  # noqa: E402
 from scoring.schedule import BEAT as _SCORING_BEAT  # noqa: E402
 
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {**_RECEIVABLES_BEAT, **_SCORING_BEAT, **_ALERTS_BEAT}
+# Seconds an import's re-score waits for further imports of the same organization (scoring/rescore.py):
+# uploads of one book (customers, invoices, then payments) within this window are graded once, after the
+# last, never half-loaded. 0 re-scores after each import.
+SCORING_IMPORT_RESCORE_DELAY_SECONDS = env.int("SCORING_IMPORT_RESCORE_DELAY_SECONDS", default=120)
 # Local hour (0-23, each organization's time zone) from which its nightly re-score is due.
 SCORING_NIGHTLY_HOUR = env.int("SCORING_NIGHTLY_HOUR", default=1)
 

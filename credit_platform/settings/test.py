@@ -15,6 +15,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
+# Unit tests see an import's re-score right after it (no timer threads outliving a test); the tests about
+# waiting for the batch set a delay themselves (tests/scoring/test_rescore_after_imports.py).
+SCORING_IMPORT_RESCORE_DELAY_SECONDS = 0
 # Request threads of the live server (browser tests) must not keep connections open past a request,
 # or the test database cannot be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0

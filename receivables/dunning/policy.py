@@ -129,6 +129,22 @@ LEVEL_FIELDS = (
 
 
 @transaction.atomic
+def dunning_policy_create(*, organization: Organization, actor: Any, reason: str = "", is_default: bool = False,
+                          **values: Any) -> DunningPolicy:
+    """A further policy (e.g. a stricter one for some customers, given through their collection profile);
+    it starts without levels."""
+    for field in values:
+        if field not in POLICY_FIELDS:
+            raise ValueError(f"{field} is not an editable policy field")
+    policy = DunningPolicy(organization=organization, is_default=is_default, **values)
+    policy.full_clean()
+    policy.save()
+    audit_append(organization=organization, actor=actor, action="dunning.policy_created", obj=policy,
+                 after={"is_default": is_default, **model_to_dict(policy, fields=POLICY_FIELDS)}, reason=reason)
+    return policy
+
+
+@transaction.atomic
 def dunning_policy_update(
     *, policy: DunningPolicy, actor: Any, reason: str = "", **changes: Any
 ) -> DunningPolicy:

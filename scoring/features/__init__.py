@@ -62,9 +62,16 @@ class FeatureSet:
         return [[names[j] for j in np.flatnonzero(row)] for row in matrix]
 
 
-def _rates(organization: Organization, as_of: dt.date, currencies: set[str]) -> dict[str, float]:
-    fx = FxTable.load(organization, as_of, currencies)
-    return {cur: float(fx.rate(cur)) for cur in currencies}
+def _rates(organization: Organization, as_of: dt.date, documents: set[str], limits: set[str]) -> dict[str, float]:
+    """Rates of the documents' currencies (a missing one is ``fx_rate_missing``: imports refuse documents
+    without a rate, so this is a deleted rate) and of the customers' limit currencies, where a missing rate
+    only leaves the utilisation unknown (NaN) rather than stopping the whole organization's scoring."""
+    fx = FxTable.load(organization, as_of, documents | limits)
+    rates = {cur: float(fx.rate(cur)) for cur in documents}
+    for cur in limits - documents:
+        rate = fx.rate_or_none(cur)
+        rates[cur] = float("nan") if rate is None else float(rate)
+    return rates
 
 
 def compute_features(organization: Organization, as_of: dt.date, scope: Scope | None = None) -> FeatureSet:
@@ -75,9 +82,8 @@ def compute_features(organization: Organization, as_of: dt.date, scope: Scope | 
     pay_agg = payments.payment_aggregates(org_id, as_of, scope)
     unbilled = payments.open_orders(org_id, as_of, scope)
     ord_agg = orders.order_aggregates(org_id, as_of, scope)
-    currencies = set(customers["currency"]) | set(pay_agg["currency"]) | set(unbilled["currency"]) | set(
-        ord_agg["currency"])
-    rates = _rates(organization, as_of, currencies)
+    documents = set(pay_agg["currency"]) | set(unbilled["currency"]) | set(ord_agg["currency"])
+    rates = _rates(organization, as_of, documents, set(customers["currency"]))
     limits = customers["credit_limit"] * customers["currency"].map(rates).astype("float64")
 
     pay = payments.payment_features(pay_agg, unbilled, rates, limits) if len(pay_agg) or len(unbilled) else None

@@ -72,8 +72,35 @@ def test_reimport_updates_changed_rows_and_audits_decisions(org, tmp_path):
     actions = list(AuditEntry.objects.for_organization(org).filter(object_type="customers.customer",
                                                                   object_id=str(c1.pk))
                    .values_list("action", "before", "after"))
-    assert ("customer.status_changed", {"status": "active"}, {"status": "blocked"}) in actions
-    assert ("customer.limit_changed", {"credit_limit": "50000.00"}, {"credit_limit": "20000.00"}) in actions
+    assert actions == [("customer.changed", {"status": "active", "credit_limit": "50000.00"},
+                        {"status": "blocked", "credit_limit": "20000.00"})]
+
+
+def test_a_partial_customer_file_leaves_what_it_omits_and_audits_what_it_changes(org, tmp_path):
+    """A file with only the required columns once put an on-hold customer back to active, wiped its
+    limit, e-mail, registration number, group and start date, and reset its terms to 30 days."""
+    full = (
+        "external_id,legal_name,registration_number,country,sector,size,group_external_id,group_name,currency,"
+        "payment_terms_days,status,credit_limit,customer_since,email,phone,address\n"
+        "C1,Alpha GmbH,HRB 1234,DE,C,large,G1,Alpha Holding,EUR,60,on_hold,75000.00,2015-04-01,ap@alpha.example,"
+        "+49 30 1234,Hauptstr. 1\n"
+    )
+    run(org, "customers", write(tmp_path, "full.csv", full))
+    before = Customer.objects.for_organization(org).get(external_id="C1")
+    log = run(org, "customers", write(tmp_path, "partial.csv",
+                                      "external_id,legal_name,country,sector,currency\nC1,Alpha AG,DE,C,EUR\n"
+                                      "C9,New Customer,FR,G,EUR\n"))
+    assert (log.status, log.created, log.updated) == ("succeeded", 1, 1)
+    after = Customer.objects.for_organization(org).get(external_id="C1")
+    kept = ["status", "credit_limit", "email", "registration_number", "group_id", "customer_since",
+            "payment_terms_days", "size", "phone", "address"]
+    assert {f: getattr(after, f) for f in kept} == {f: getattr(before, f) for f in kept}
+    assert after.legal_name == "Alpha AG"
+    [entry] = AuditEntry.objects.for_organization(org).filter(action="customer.changed", object_id=str(after.pk))
+    assert (entry.before, entry.after) == ({"legal_name": "Alpha GmbH"}, {"legal_name": "Alpha AG"})
+    # a new row of the same file gets the defaults
+    new = Customer.objects.for_organization(org).get(external_id="C9")
+    assert (new.status, new.payment_terms_days, new.size, new.credit_limit) == ("active", 30, "small", None)
 
 
 def test_bad_file_is_rejected_with_located_errors_and_writes_nothing(org, tmp_path):
@@ -183,6 +210,19 @@ def test_invoices_link_orders_and_reimport_is_idempotent(with_invoices, tmp_path
     assert Invoice.objects.get(number="INV-1").order.number == "SO-1"
     again = run(org, "invoices", write(tmp_path, "i.csv", INVOICES))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+
+
+def test_a_reimport_that_moves_a_due_date_is_a_correction_in_the_ledger(with_invoices, tmp_path):
+    """A re-sent invoice is never rewritten silently: each changed document has its entry, old and new."""
+    org = with_invoices
+    moved = INVOICES.replace("INV-2,C1,2026-02-01,2026-03-03,200.00", "INV-2,C1,2026-02-01,2030-12-31,250.00")
+    log = run(org, "invoices", write(tmp_path, "moved.csv", moved))
+    assert (log.updated, log.unchanged) == (1, 2)
+    invoice = Invoice.objects.get(number="INV-2")
+    [entry] = AuditEntry.objects.for_organization(org).filter(action="invoice.corrected", object_id=str(invoice.pk))
+    assert entry.before == {"due_date": "2026-03-03", "amount": "200.00"}
+    assert entry.after == {"due_date": "2030-12-31", "amount": "250.00"}
+    assert entry.object_repr == "INV-2" and entry.reason == "import"
 
 
 def test_invoice_conflicts_are_refused(with_invoices, tmp_path):

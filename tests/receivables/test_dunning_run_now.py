@@ -205,14 +205,19 @@ def test_with_workers_and_the_broker_down_the_page_says_nothing_was_queued(membe
                                        "broker_connection_max_retries", "task_publish_retry")}
     app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:1/0", broker_connection_retry=False,
                     broker_connection_max_retries=0, task_publish_retry=False)
-    app.pool.force_close_all()
+    # The app caches its connection and producer pools (Celery._after_fork resets the same two): drop the
+    # caches so that the address above is used, and again afterwards. Never close the pools themselves:
+    # kombu shares them process-wide, and every later task call of this process (eager ones included, as
+    # Celery acquires a producer even then) would fail with "Acquire on closed pool".
     app._pool = None
+    app.amqp._producer_pool = None
     try:
         with django_capture_on_commit_callbacks(execute=True):
             result = dunning_run_request(organization=org, actor=user)
     finally:
         app.conf.update(saved)
         app._pool = None
+        app.amqp._producer_pool = None
     assert result.state == RunRequest.State.NOT_QUEUED and "Error" in result.error
     assert not DunningRun.objects.filter(organization=org).exists()
     assert AuditEntry.objects.filter(organization=org, action="dunning.run_requested").count() == 1

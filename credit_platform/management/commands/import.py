@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from credit_platform.imports.engine import import_file, importers
+from credit_platform.imports.engine import import_file, importers, imports_ending
 from credit_platform.models import ImportLog, Organization
 
 
@@ -33,6 +34,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user '{options['user']}'.")
         log = import_file(organization=org, kind=options["kind"], path=path, user=user,
                           dry_run=options["dry_run"], encoding=options["encoding"])
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Embedded mode: work an import deferred in-process (the re-score) must run before the process ends.
+            imports_ending.send(sender=type(self))
         seconds = f" in {log.duration_seconds:.2f}s" if log.duration_seconds is not None else ""
         if log.status == ImportLog.Status.SUCCEEDED:
             self.stdout.write(self.style.SUCCESS(
