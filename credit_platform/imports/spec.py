@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from credit_platform.bounds import MONEY_MAX
+from credit_platform.bounds import DATE_MAX, DATE_MIN, MONEY_MAX
 from credit_platform.money import currency_codes
 
 MAX_ERRORS_KEPT = 1000
@@ -178,8 +178,10 @@ class Column:
         dates = pd.to_datetime(raw.where(present & shaped), format="%Y-%m-%d", errors="coerce")
         bad = present & dates.isna()
         self._bad(frame, raw, bad, errors, "is not a date (YYYY-MM-DD)")
-        out_of_range = present & dates.notna() & ((dates.dt.year < 1900) | (dates.dt.year > 2100))
-        self._bad(frame, raw, out_of_range, errors, "is outside 1900-2100")
+        # The same range as every other entry (credit_platform.bounds).
+        low, high = pd.Timestamp(DATE_MIN), pd.Timestamp(DATE_MAX)
+        out_of_range = present & dates.notna() & ((dates < low) | (dates > high))
+        self._bad(frame, raw, out_of_range, errors, f"is outside {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}")
         return dates.where(~out_of_range)
 
     def _parse_currency(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:

@@ -117,6 +117,8 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "credit_platform.auth.lockout_response"
+# Quiet start-up: axes otherwise logs its configuration at INFO on every manage.py command.
+AXES_VERBOSE = False
 # API tokens: an address that sent API_TOKEN_FAILURE_LIMIT wrong tokens within API_TOKEN_FAILURE_WINDOW
 # seconds is refused (429) until the window ends (credit_platform.auth). DRF's throttles run after
 # authentication, so a wrong token never reaches them.
