@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "scoring",
     "alerts",
     "onboarding",
+    "credit_platform.imports",
 ]
 
 MIDDLEWARE = [
