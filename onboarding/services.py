@@ -175,3 +175,37 @@ def invitation_accept(*, token: str, user: Any = None, username: str = "", passw
     audit_append(organization=invitation.organization_id, actor=user, action="invitation.accepted", obj=invitation,
                  after={"email": invitation.email, "user": user.get_username(), "role": invitation.role})
     return membership
+
+
+@transaction.atomic
+def historical_load_complete(*, organization: Organization, actor: Any = None,
+                             rescore_dates: list[dt.date] | None = None) -> Any:
+    """Close the organization's historical load and re-score it once: as of today and, when asked, as of
+    past dates (so that grade history exists). The re-scores start after the commit, on the workers."""
+    from credit_platform.imports.models import HistoricalLoad
+    from scoring.models import Trigger
+    from scoring.services import scoring_run_start
+
+    load = (HistoricalLoad.objects.select_for_update().for_organization(organization)
+            .filter(status=HistoricalLoad.Status.OPEN).first())
+    if load is None:
+        raise ValidationError(_("No historical load is open for %(org)s.") % {"org": organization.name})
+    today = organization.local_date()
+    past = sorted({d for d in (rescore_dates or []) if d < today})
+    future = [d for d in (rescore_dates or []) if d > today]
+    if future:
+        raise ValidationError({"rescore_dates": _("Re-scores as of a later date than today (%(day)s) are not "
+                                                  "possible.") % {"day": today.isoformat()}})
+    load.status, load.completed_at = HistoricalLoad.Status.COMPLETED, timezone.now()
+    load.rescore_dates = [d.isoformat() for d in past]
+    load.save(update_fields=["status", "completed_at", "rescore_dates"])
+    audit_append(organization=organization, actor=actor, action="historical_load.completed", obj=load,
+                 before={"status": "open"}, after={"status": "completed", "rescore_as_of": [today, *past]})
+
+    def rescore() -> None:
+        for day in past:
+            scoring_run_start(organization=organization, as_of=day, trigger=Trigger.BACKFILL)
+        scoring_run_start(organization=organization, as_of=today, trigger=Trigger.MANUAL)
+
+    transaction.on_commit(rescore)
+    return load

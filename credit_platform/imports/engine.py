@@ -260,9 +260,18 @@ def file_sha256(path: Path) -> str:
 
 def loading_history(organization_id: int) -> bool:
     """True while the organization's historical load is open (re-scores, dunning and alerts wait)."""
+    return organization_id in loading_organizations([organization_id])
+
+
+def loading_organizations(organization_ids: Any = None) -> set[int]:
+    """Ids of the organizations loading their history (of ``organization_ids`` when given): the nightly
+    re-score, the dunning run and alert runs skip them until the load is completed."""
     from .models import HistoricalLoad
 
-    return HistoricalLoad.objects.filter(organization_id=organization_id, status=HistoricalLoad.Status.OPEN).exists()
+    loads = HistoricalLoad.objects.filter(status=HistoricalLoad.Status.OPEN)
+    if organization_ids is not None:
+        loads = loads.filter(organization_id__in=list(organization_ids))
+    return set(loads.values_list("organization_id", flat=True))
 
 
 def _read(log: ImportLog, cls: type[Importer], path: Path, encoding: str, options: dict[str, Any],
@@ -321,6 +330,10 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8", options: 
         if errors:
             raise Rejected(errors)
         historical = bool(options.get("historical")) or loading_history(log.organization_id)
+        if options.get("historical") and not log.dry_run:
+            from .services import historical_load_start
+
+            historical_load_start(organization=log.organization, actor=log.user)
         with transaction.atomic():
             advisory_lock(f"import:{log.organization_id}:{log.kind}")
             result = importer.write(records)

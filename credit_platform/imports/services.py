@@ -119,3 +119,21 @@ def mapping_save(*, organization: Organization, kind: str, columns: dict[str, st
     audit_append(organization=organization, actor=actor, action="import_mapping.saved", obj=mapping,
                  before=before, after=after)
     return mapping
+
+
+@transaction.atomic
+def historical_load_start(*, organization: Organization, actor: Any = None) -> Any:
+    """Open the organization's historical load (or return the open one): until it is completed, imports
+    re-score nothing and the nightly re-score, dunning and alert runs leave the organization alone, so that
+    no half-loaded book is graded, dunned or alerted on."""
+    from .models import HistoricalLoad
+
+    Organization.objects.select_for_update().get(pk=organization.pk)
+    load = HistoricalLoad.objects.for_organization(organization).filter(status=HistoricalLoad.Status.OPEN).first()
+    if load is not None:
+        return load
+    load = HistoricalLoad.objects.create(organization=organization,
+                                         started_by=actor if getattr(actor, "is_authenticated", False) else None)
+    audit_append(organization=organization, actor=actor, action="historical_load.started", obj=load,
+                 after={"status": load.status})
+    return load
