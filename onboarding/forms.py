@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import Any
 
@@ -58,3 +59,19 @@ class AcceptForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", _("The two passwords differ."))
         return data
+
+
+class CompleteLoadForm(forms.Form):
+    rescore_dates = forms.CharField(
+        label=_("Also re-score as of (past dates, YYYY-MM-DD, comma separated)"), required=False)
+
+    def clean_rescore_dates(self) -> list[dt.date]:
+        out = []
+        for part in self.cleaned_data["rescore_dates"].replace(";", ",").split(","):
+            if part.strip():
+                try:
+                    out.append(dt.date.fromisoformat(part.strip()))
+                except ValueError:
+                    raise forms.ValidationError(_("'%(value)s' is not a date (YYYY-MM-DD).")
+                                                % {"value": part.strip()[:20]}) from None
+        return out

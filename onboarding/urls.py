@@ -8,4 +8,5 @@ urlpatterns = [
     path("team/members/<int:pk>/", views.membership_change, name="onboarding-membership"),
     path("team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="onboarding-invitation-revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="onboarding-accept"),
+    path("historical-load/complete/", views.historical_load_complete, name="onboarding-historical-complete"),
 ]

@@ -20,7 +20,7 @@ from credit_platform.services import membership_revoke, membership_update
 from credit_platform.tenancy import SESSION_KEY
 
 from . import services
-from .forms import AcceptForm, InviteForm, MembershipForm, OrganizationForm
+from .forms import AcceptForm, CompleteLoadForm, InviteForm, MembershipForm, OrganizationForm
 from .models import Invitation
 
 
@@ -152,3 +152,24 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("home")
     status = 400 if request.method == "POST" else 200
     return render(request, "onboarding/accept.html", {"invitation": invitation, "form": form}, status=status)
+
+
+@login_required
+@require_POST
+def historical_load_complete(request: HttpRequest) -> HttpResponse:
+    org = getattr(request, "organization", None)
+    if org is None:
+        raise Http404("You are not a member of any organization.")
+    require_capability(request, Cap.IMPORT)
+    form = CompleteLoadForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("import-new")
+    try:
+        services.historical_load_complete(organization=org, actor=request.user,
+                                          rescore_dates=form.cleaned_data["rescore_dates"])
+    except ValidationError as exc:
+        messages.error(request, "; ".join(exc.messages))
+    else:
+        messages.success(request, _("The historical load is complete; the organization is being re-scored."))
+    return redirect("import-new")

@@ -354,7 +354,7 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8", options: 
                 log.message = (f"{log.message} Historical load: re-scores wait until the load is completed.").strip()
             log.finished_at = timezone.now()
             log.save()
-            _save_detail(log, options, errors, result, ignored)
+            _save_detail(log, {**options, "encoding": encoding}, errors, result, ignored)
     except _DryRunRollback:
         log.status = ImportLog.Status.SUCCEEDED
         log.message = f"Dry run: the file is valid; nothing was written. {result.note if result else ''}".strip()
@@ -384,7 +384,7 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8", options: 
     if log.status != ImportLog.Status.SUCCEEDED or log.dry_run:
         log.finished_at = timezone.now()
         log.save()
-        _save_detail(log, options, errors, result if log.dry_run else None, ignored)
+        _save_detail(log, {**options, "encoding": encoding}, errors, result if log.dry_run else None, ignored)
     logger.info("import %s %s: %s in %.2fs", log.pk, log.kind, log.status, time.perf_counter() - t0)
     return log
 

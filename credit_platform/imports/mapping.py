@@ -75,9 +75,11 @@ def guess_format(frame: pd.DataFrame) -> FileFormat:
     decimal, thousands = ".", ""
     numbers = values[values.str.fullmatch(r"-?[\d.,' ]*\d")]
     if len(numbers):
-        if numbers.str.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?").any() or numbers.str.fullmatch(r"-?\d+,\d{1,2}").any():
+        comma = (numbers.str.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?") | numbers.str.fullmatch(r"-?\d+,\d{1,2}")).sum()
+        dot = (numbers.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?") | numbers.str.fullmatch(r"-?\d+\.\d{1,2}")).sum()
+        if comma > dot:  # the way most cells are written
             decimal = ","
-            thousands = "." if numbers.str.contains(r"\d\.\d{3}").any() else ""
+            thousands = "." if numbers.str.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?").any() else ""
         elif numbers.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?").any():
             thousands = ","
     if date_format not in _KNOWN_DATES:

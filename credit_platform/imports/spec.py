@@ -308,7 +308,9 @@ class Column:
             grouped = raw.str.fullmatch(rf"-?\d{{1,3}}(?:{thousands}\d{{3}})+(?:{decimal}\d+)?")
             text = text.where(~grouped.fillna(False), text.str.replace(fmt.thousands, "", regex=False))
         if fmt.decimal != ".":
-            text = text.where(text.str.contains(".", regex=False), text.str.replace(fmt.decimal, ".", regex=False))
+            # a '.' left over is neither this file's decimal mark nor its thousands separator: malformed
+            stray = text.str.contains(".", regex=False).fillna(False)
+            text = text.str.replace(fmt.decimal, ".", regex=False).where(~stray, "?" + text)
         scratch = ErrorList()
         parser = getattr(self, f"_parse_{self.kind}")
         values = parser(text, present, frame.assign(**{self.name: text}), scratch)
