@@ -31,8 +31,7 @@ def _form(page: str) -> dict[str, str]:
     for name, body in re.findall(r'<select name="(col_\d+)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected', body)
         data[name] = chosen.group(1) if chosen else ""
-    for name, value in re.findall(r'<input id="default_\w+" name="(default_\w+)" value="([^"]*)"', page):
-        data[name] = value
+    data.update(re.findall(r'<input id="default_\w+" name="(default_\w+)" value="([^"]*)"', page))
     for name in ("encoding", "date_format", "decimal", "thousands"):
         match = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S)
         chosen = re.search(r'<option value="([^"]*)" selected', match.group(1)) if match else None
