@@ -70,6 +70,8 @@ class Importer:
     columns: ClassVar[Sequence[Column]]
     key: ClassVar[Sequence[str]]
     description: ClassVar[str] = ""
+    # Pages pass importer classes to templates, which would otherwise call them (and show nothing).
+    do_not_call_in_templates: ClassVar[bool] = True
 
     def __init__(self, organization: Organization, user: Any = None):
         self.organization = organization

@@ -142,7 +142,8 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                                  dry_run=dry_run, encoding=data["encoding"], options=options,
                                  stored=Path(staged.stored_path))
             return redirect("import-detail", pk=log.pk)
-    context = {"staged": staged, "cls": cls, "rows": rows, "choices": choices, "defaults": defaults,
+    context = {"staged": staged, "kind_label": cls.label, "kind_description": cls.description, "rows": rows,
+               "choices": choices, "defaults": defaults,
                "fmt_form": fmt_form, "guessed": guessed, "guessed_encoding": seen.encoding, "rows_count": seen.rows,
                "saved": saved, "date_label": DATE_FORMATS.get(guessed.date_format, guessed.date_format)}
     refused = request.method == "POST" and request.POST.get("action") in ("dry_run", "import")
