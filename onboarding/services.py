@@ -151,6 +151,9 @@ def invitation_accept(*, token: str, user: Any = None, username: str = "", passw
     if found is None:
         raise ValidationError(_("This invitation link is not valid: it was used, revoked or has expired."))
     invitation = Invitation.objects.select_for_update().get(pk=found.pk)
+    if getattr(user, "is_authenticated", False) and (user.email or "").strip().lower() != invitation.email:
+        raise ValidationError(_("This invitation is for %(email)s: sign out, then open the link again.")
+                              % {"email": invitation.email})
     if user is None or not getattr(user, "is_authenticated", False):
         if user_find(invitation.email) is not None:
             raise ValidationError(_("An account with this e-mail exists: sign in, then open the link again."))

@@ -150,3 +150,12 @@ def test_another_tenants_member_cannot_be_changed(client, org, other_org, member
     target = Membership.objects.get(user=outsider)
     assert client.post(f"/onboarding/team/members/{target.pk}/", {"action": "revoke"}).status_code == 404
     assert Membership.objects.filter(pk=target.pk).exists()
+
+
+def test_a_signed_in_user_accepts_only_an_invitation_to_their_own_address(org, member):
+    _inv, link = invitation_create(organization=org, email="zoe@example.com", role=Role.AUDITOR, actor=None)
+    other = member(org, Role.CREDIT_OFFICER)
+    with pytest.raises(Exception, match=r"zoe@example\.com"):
+        invitation_accept(token=_link_token(link), user=other)
+    zoe = get_user_model().objects.create_user("zoe", email="Zoe@example.com", password="Zoe-pass-2026x")
+    assert invitation_accept(token=_link_token(link), user=zoe).role == Role.AUDITOR
