@@ -23,10 +23,9 @@ def _table(model: type) -> str:
     return model._meta.db_table  # type: ignore[attr-defined]
 
 
-# Customers an import creates before their sector or country is known carry these codes (reference rows
-# added by the onboarding app's migration) until someone completes them.
+# Customers an import creates before their sector is known carry this code (a reference row added by the
+# onboarding app's migration) until someone completes them.
 UNKNOWN_SECTOR = "UNK"
-UNKNOWN_COUNTRY = "XX"
 COUNTRY_HELP = "ISO 3166: name, alpha-2 (DE), alpha-3 (DEU) or numeric (276)"
 
 

@@ -315,7 +315,8 @@ class InvoiceExportImporter(Importer):
     flags, in one transaction.
 
     New customers take the organization's base currency unless the file says otherwise; without a sector
-    (or country) they get the ``UNK`` sector (``XX`` country) and are listed for completion in the ledger.
+    they get the ``UNK`` sector and are listed for completion in the ledger. A new customer needs a country
+    (a column, or a default on the mapping).
     A settled invoice gets a payment on its settled date for ``paid_amount`` (default: the invoice amount)
     matched to that invoice, so that the aging at any past date is right; its reference is
     ``payment_reference`` or, when absent, ``<invoice number>-PAY``. Customers already present are left as
@@ -346,7 +347,7 @@ class InvoiceExportImporter(Importer):
     ]
 
     def build(self, frame: pd.DataFrame, errors: ErrorList) -> pd.DataFrame:
-        from customers.importers import COUNTRY_HELP, UNKNOWN_COUNTRY, UNKNOWN_SECTOR, country_codes
+        from customers.importers import COUNTRY_HELP, UNKNOWN_SECTOR, country_codes
         from customers.models import Country, Sector
 
         check_duplicates(frame, ["invoice_number"], errors, "invoice_number")
@@ -355,7 +356,12 @@ class InvoiceExportImporter(Importer):
         known = set(Country.objects.values_list("code", flat=True))
         errors.add_mask(frame, frame["country"].notna() & ~codes.isin(known), "country",
                         f"is not a country ({COUNTRY_HELP})")
-        frame["country_code"] = codes.fillna(UNKNOWN_COUNTRY)
+        frame["country_code"] = codes
+        known_customers = id_map(Customer, self.organization, "external_id")
+        new = frame["customer_external_id"].notna() & ~frame["customer_external_id"].isin(known_customers.index)
+        errors.add_mask(frame, new & frame["country"].isna(), "country",
+                        "is needed to create this customer: map a country column or give a default country",
+                        value_column="customer_external_id")
         sectors = set(Sector.objects.values_list("code", flat=True))
         frame["sector"] = frame["sector"].str.upper()
         errors.add_mask(frame, frame["sector"].notna() & ~frame["sector"].isin(sectors), "sector",
@@ -371,7 +377,7 @@ class InvoiceExportImporter(Importer):
         return frame
 
     def write(self, records: pd.DataFrame) -> WriteResult:
-        from customers.importers import UNKNOWN_COUNTRY, UNKNOWN_SECTOR, CustomerImporter
+        from customers.importers import UNKNOWN_SECTOR, CustomerImporter
 
         org = self.organization
         parts: list[tuple[str, WriteResult]] = []
@@ -392,15 +398,13 @@ class InvoiceExportImporter(Importer):
         creator.present = frozenset(["external_id", "legal_name", "country", "sector", "currency",
                                      "payment_terms_days"])
         parts.append(("customers", creator.write(customers) if len(customers) else WriteResult()))
-        incomplete = customers.loc[(customers["sector"] == UNKNOWN_SECTOR) | (customers["country"] == UNKNOWN_COUNTRY)]
+        incomplete = customers.loc[customers["sector"] == UNKNOWN_SECTOR]
         ids = id_map(Customer, org, "external_id")
         if len(incomplete):
             events = [
                 AuditEvent("customer.to_complete", ("customers.customer", int(ids.loc[ext, "id"]), ext), None,
-                           {"missing": [f for f, v in (("sector", sector), ("country", country))
-                                        if v in (UNKNOWN_SECTOR, UNKNOWN_COUNTRY)]}, "created by an invoice import")
-                for ext, sector, country in zip(incomplete["external_id"], incomplete["sector"],
-                                                incomplete["country"], strict=True)
+                           {"missing": ["sector"]}, "created by an invoice import")
+                for ext in incomplete["external_id"]
             ]
             audit_append_many(organization=org, actor=self.user, events=events)
         # 2. invoices, through the invoice import's own rules (terms, FX rates, corrections)
@@ -432,7 +436,7 @@ class InvoiceExportImporter(Importer):
         result.note = "; ".join(f"{k}: {r.created} created, {r.updated} updated, {r.unchanged} unchanged"
                                 for k, r in parts) + "."
         if len(incomplete):
-            result.note += f" {len(incomplete)} new customer(s) to complete (sector or country unknown)."
+            result.note += f" {len(incomplete)} new customer(s) to complete (sector unknown)."
         return result
 
     def _run(self, cls: type[Importer], frame: pd.DataFrame) -> WriteResult:

@@ -158,3 +158,18 @@ def test_a_historical_load_can_be_started_by_command_and_is_in_the_ledger(org):
     assert historical_load_start(organization=org).status == HistoricalLoad.Status.OPEN  # the same one
     assert HistoricalLoad.objects.count() == 1
     assert AuditEntry.objects.for_organization(org).filter(action="historical_load.started").count() == 1
+
+
+def test_a_new_customer_needs_a_country_from_a_column_or_a_default(tmp_path, org):
+    text = "cust,inv,date,amount\nN1,I-1,2026-01-05,100.00\nN1,I-2,2026-01-06,50.00\n"
+    path = _write(tmp_path, text)
+    columns = {"cust": "customer_external_id", "inv": "invoice_number", "date": "issue_date", "amount": "amount"}
+    log = import_file(organization=org, kind="invoice_export", path=path, options={"columns": columns})
+    assert log.status == ImportLog.Status.REJECTED
+    assert {(e["row"], e["column"]) for e in log.errors} == {(2, "country"), (3, "country")}
+    log = import_file(organization=org, kind="invoice_export", path=path,
+                      options={"columns": columns, "defaults": {"country": "Germany"}})
+    assert log.status == ImportLog.Status.SUCCEEDED, log.errors
+    customer = Customer.objects.get(organization=org, external_id="N1")
+    assert (customer.country_id, customer.sector_id, customer.currency) == ("DE", "UNK", "EUR")
+    assert AuditEntry.objects.for_organization(org).filter(action="customer.to_complete").count() == 1
