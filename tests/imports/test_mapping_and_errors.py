@@ -14,6 +14,7 @@ from credit_platform.imports.models import HistoricalLoad
 from credit_platform.imports.services import historical_load_start, mapping_for, mapping_save
 from credit_platform.imports.spec import FileFormat
 from credit_platform.models import AuditEntry, ImportLog
+from credit_platform.roles import Role
 from customers.models import Customer
 from receivables.dunning.policy import dunning_policy_ensure_default
 from receivables.models import Invoice
@@ -173,3 +174,35 @@ def test_a_new_customer_needs_a_country_from_a_column_or_a_default(tmp_path, org
     customer = Customer.objects.get(organization=org, external_id="N1")
     assert (customer.country_id, customer.sector_id, customer.currency) == ("DE", "UNK", "EUR")
     assert AuditEntry.objects.for_organization(org).filter(action="customer.to_complete").count() == 1
+
+
+def test_a_part_payment_and_a_given_reference_settle_their_own_invoice(tmp_path, org):
+    text = ("cust,country,inv,date,due,amount,settled,paid,ref,disputed\n"
+            "P1,DE,I-1,05/01/2026,04/02/2026,100.00,10/02/2026,40.00,BANK-77,no\n"
+            "P1,DE,I-2,06/01/2026,05/02/2026,50.00,,,,yes\n")
+    columns = {"cust": "customer_external_id", "country": "country", "inv": "invoice_number", "date": "issue_date",
+               "due": "due_date", "amount": "amount", "settled": "settled_on", "paid": "paid_amount",
+               "ref": "payment_reference", "disputed": "disputed"}
+    log = import_file(organization=org, kind="invoice_export", path=_write(tmp_path, text),
+                      options={"columns": columns, "format": MAPPING_FORMAT})
+    assert log.status == ImportLog.Status.SUCCEEDED, log.errors
+    invoices = {i.number: i for i in Invoice.objects.for_organization(org).with_balances(None)}
+    assert invoices["I-1"].open_amount == 60 and invoices["I-2"].open_amount == 50
+    from receivables.models import Dispute, Payment
+
+    assert Payment.objects.get(organization=org).reference == "BANK-77"
+    dispute = Dispute.objects.get(organization=org)
+    assert (dispute.invoice.number, dispute.status) == ("I-2", "open")
+
+
+def test_the_historical_load_is_completed_from_the_page(client, org, member, django_capture_on_commit_callbacks):
+    client.force_login(member(org, Role.CREDIT_OFFICER))
+    historical_load_start(organization=org)
+    page = client.get("/imports/new/").content.decode()
+    assert "Complete the load and re-score" in page
+    bad = client.post("/onboarding/historical-load/complete/", {"rescore_dates": "2026-02-30"})
+    assert bad.status_code == 302 and loading_organizations() == {org.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/onboarding/historical-load/complete/", {"rescore_dates": "2026-06-30"})
+    load = HistoricalLoad.objects.get()
+    assert load.status == HistoricalLoad.Status.COMPLETED and load.rescore_dates == ["2026-06-30"]
