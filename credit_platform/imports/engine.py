@@ -151,7 +151,7 @@ def _xlsx_errors(path: Path, file_name: str) -> str | None:
     return None
 
 
-def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFrame:
+def read_table(path: Path, file_name: str, encoding: str = "utf-8", limit: int | None = None) -> pd.DataFrame:
     """Every cell as stripped text, headers normalised, plus ``_row`` (the spreadsheet row number).
 
     Raises Rejected with a row-1 error when the file cannot be read at all, is not what its name says, or
@@ -160,7 +160,8 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
     """
     errors = ErrorList()
     suffix = Path(file_name).suffix.lower()
-    max_rows = settings.IMPORT_MAX_ROWS
+    # ``limit``: the first rows only (a preview), without the cap's error.
+    max_rows = settings.IMPORT_MAX_ROWS if limit is None else limit
     try:
         if suffix in (".xlsx", ".xlsm"):
             problem = _xlsx_errors(path, file_name)
@@ -189,7 +190,9 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
             InvalidFileException) as exc:
         errors.add(1, "", file_name, f"the file cannot be read as a table: {exc}")
         raise Rejected(errors) from None
-    if len(frame) > max_rows:
+    if limit is not None:
+        frame = frame.iloc[:limit]
+    elif len(frame) > max_rows:
         errors.add(1, "", file_name, f"has more than {max_rows:,} data rows (IMPORT_MAX_ROWS): split it into "
                                      f"files of at most {max_rows:,} rows")
         raise Rejected(errors)

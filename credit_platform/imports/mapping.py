@@ -18,6 +18,7 @@ from .engine import Importer, Rejected, read_table
 from .spec import ErrorList, FileFormat, norm_header
 
 SAMPLES = 5
+PREVIEW_ROWS = 2000  # enough to guess formats from; a 1M-row file is not read whole to show its columns
 # Words clients' exports use for the template fields (normalised headers).
 SYNONYMS = {
     "customer_external_id": ["customer_id", "customer", "customer_no", "customer_number", "debtor_id", "client_id",
@@ -40,7 +41,8 @@ SYNONYMS = {
 def guess_encoding(path: Path) -> str:
     """UTF-8 when the first 64 KB decode as UTF-8; else GB18030 (Chinese Excel) when they decode as that
     and hold CJK; else Windows-1252."""
-    head = Path(path).read_bytes()[:65536]
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -94,15 +96,20 @@ _KNOWN_DATES = {"%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/
 class Preview:
     headers: list[str]
     samples: dict[str, list[str]]
-    rows: int
+    rows: int  # of the preview: PREVIEW_ROWS at most
     encoding: str
     file_format: FileFormat
 
+    @property
+    def rows_label(self) -> str:
+        return f"{self.rows:,}+" if self.rows >= PREVIEW_ROWS else f"{self.rows:,}"
+
 
 def preview(path: Path, file_name: str, encoding: str | None = None) -> Preview:
-    """The file's columns with their first non-empty values, and the guessed encoding and formats."""
+    """The file's columns with their first non-empty values, and the guessed encoding and formats (from the
+    first ``PREVIEW_ROWS`` rows)."""
     enc = encoding or guess_encoding(path)
-    frame = read_table(path, file_name, enc)
+    frame = read_table(path, file_name, enc, limit=PREVIEW_ROWS)
     headers = [c for c in frame.columns if c != "_row"]
     samples = {h: [v for v in frame[h].tolist() if v][:SAMPLES] for h in headers}
     return Preview(headers, samples, len(frame), enc, guess_format(frame))

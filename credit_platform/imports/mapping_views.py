@@ -143,8 +143,8 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
                                  stored=Path(staged.stored_path))
             return redirect("import-detail", pk=log.pk)
     context = {"staged": staged, "kind_label": cls.label, "kind_description": cls.description, "rows": rows,
-               "choices": choices, "defaults": defaults,
-               "fmt_form": fmt_form, "guessed": guessed, "guessed_encoding": seen.encoding, "rows_count": seen.rows,
+               "choices": choices, "defaults": defaults, "fmt_form": fmt_form, "guessed": guessed,
+               "guessed_encoding": seen.encoding, "rows_count": seen.rows_label,
                "saved": saved, "date_label": DATE_FORMATS.get(guessed.date_format, guessed.date_format)}
     refused = request.method == "POST" and request.POST.get("action") in ("dry_run", "import")
     return render(request, "imports/map.html", context, status=400 if refused else 200)
