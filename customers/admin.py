@@ -45,6 +45,7 @@ class ReferenceAdmin(admin.ModelAdmin):
 @admin.register(Country)
 class CountryAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 
@@ -52,6 +53,7 @@ class CountryAdmin(ReferenceAdmin):
 @admin.register(Sector)
 class SectorAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 

@@ -261,3 +261,32 @@ class MonitoringReport(TenantOwned):
 
     def __str__(self) -> str:
         return f"Monitoring {self.as_of} (model v{self.model.version})"
+
+
+class RiskLevelChange(models.Model):
+    """Dated history of the country and sector risk levels (shared reference data, so not tenant-owned):
+    the level of a country or sector on day t is the one of its latest change with ``valid_from`` on or
+    before t. A country or sector with no change recorded has kept its level since the reference data
+    was loaded. Written only by ``history.risk_level_change`` (which also moves the current level on
+    ``customers.Country``/``Sector`` and writes the ledger), so training snapshots and back-filled
+    scores read the level that was valid on their date, never today's."""
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        SECTOR = "sector", _("Sector")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    code = models.CharField(max_length=8)
+    risk_level = models.PositiveSmallIntegerField()
+    valid_from = models.DateField()
+    reason = models.CharField(max_length=300, blank=True, default="")
+    recorded_at = models.DateTimeField(db_default=Now(), editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "code", "valid_from"], name="risklevel_unique_day")]
+        ordering = ["kind", "code", "-valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code}: {self.risk_level} from {self.valid_from}"

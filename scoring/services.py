@@ -563,13 +563,16 @@ def _backtest(organization: Organization, as_of: dt.date) -> dict[str, Any]:
 
 def scoring_seed_history(*, organizations: Sequence[Organization], as_of: dt.date | None = None,
                          quarters: int = 5) -> None:
-    """Scores for a fresh demo: the last ``quarters`` quarter ends (back-filled, oldest first, so the
-    grade history and a one-year backtest exist) and ``as_of`` (default today). Skips organizations
-    already scored."""
+    """Scores for a fresh demo: the expert scorecard recalibrated to the demo's observed defaults, then
+    the last ``quarters`` quarter ends (back-filled, oldest first, so the grade history and a one-year
+    backtest exist) and ``as_of`` (default today). Skips organizations already scored."""
     for organization in organizations:
         if Score.objects.for_organization(organization).exists():
             continue
         today = as_of or organization.local_date()
+        from .recalibration import expert_recalibrate
+
+        expert_recalibrate(organization=organization, as_of=today)  # PDs fitted to the observed defaults
         ends = pd.date_range(end=pd.Timestamp(today), periods=quarters + 1, freq="QE")
         for day in [d.date() for d in ends if d.date() < today][-quarters:]:
             scoring_run_sync(organization=organization, as_of=day, trigger=Trigger.BACKFILL)

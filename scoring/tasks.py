@@ -30,6 +30,10 @@ def nightly() -> int:
 @shared_task(name="scoring.run_organization", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
 def run_organization(organization_id: int, trigger: str = "nightly") -> int:
     organization = Organization.objects.get(pk=organization_id)
+    if trigger == "nightly":
+        from .recalibration import expert_recalibrate_if_due
+
+        expert_recalibrate_if_due(organization=organization)
     return services.scoring_run_start(organization=organization, trigger=trigger).pk
 
 

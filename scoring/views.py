@@ -20,6 +20,7 @@ from credit_platform.roles import Cap
 
 from . import selectors, services
 from .models import ScoringModel, Trigger
+from .recalibration import predicted_vs_observed
 
 
 class ScoringHomeView(TenantViewMixin, TemplateView):
@@ -29,7 +30,10 @@ class ScoringHomeView(TenantViewMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         org = self.request.organization
         today = org.local_date()
+        champion_model = services.champion(org)
         context.update(
+            champion_model=champion_model,
+            calibration=predicted_vs_observed(champion_model),
             as_of=today,
             distribution=selectors.grade_distribution(org, today),
             models=selectors.registry(org),

@@ -1,0 +1,82 @@
+"""No look-ahead in training snapshots: credit limits and country/sector risk levels valid on the snapshot
+date, never today's (``scoring.history``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from credit_platform.errors import AppError
+from credit_platform.models import AuditEntry
+from customers.models import Country, Sector
+from customers.services import customer_save
+from scoring.history import risk_level_change, risk_levels_as_of
+from scoring.labels import snapshot
+from scoring.models import RiskLevelChange
+from tests.factories import CustomerFactory, InvoiceFactory
+
+pytestmark = pytest.mark.django_db
+
+T = dt.date(2026, 6, 30)  # a past snapshot date (the suite's business date is 2026-11-29)
+NO_DEFAULTS = pd.Series(dtype="datetime64[ns]")
+
+
+def _book(org):
+    customer = CustomerFactory(organization=org, credit_limit=Decimal("5000"), currency="EUR")
+    InvoiceFactory(customer=customer, issue_date=dt.date(2026, 5, 1), due_date=dt.date(2026, 5, 31),
+                   amount=Decimal("1200.00"), currency="EUR")
+    return customer
+
+
+def test_changing_todays_values_does_not_change_a_past_snapshot(org):
+    customer = _book(org)
+    today = org.local_date()
+    before = snapshot(org, T, NO_DEFAULTS)
+    row = before.set_index("customer_id").loc[customer.pk]
+    assert row["country_risk"] == Country.objects.get(code="DE").risk_level
+    assert row["sector_risk"] == Sector.objects.get(code="C").risk_level
+    assert pd.isna(row["utilisation"])  # no dated limit known for T: missing, not today's 5,000
+
+    # when: today's values change
+    risk_level_change(kind="country", code="DE", risk_level=7, valid_from=today, actor=None, reason="downgrade")
+    risk_level_change(kind="sector", code="C", risk_level=5, valid_from=today, actor=None, reason="downgrade")
+    customer.credit_limit = Decimal("100")
+    customer_save(customer=customer, actor=None, reason="limit cut")
+
+    # then: the past snapshot is the same, today's reference data moved
+    after = snapshot(org, T, NO_DEFAULTS)
+    pd.testing.assert_frame_equal(before, after)
+    assert Country.objects.get(code="DE").risk_level == 7 and Sector.objects.get(code="C").risk_level == 5
+    assert risk_levels_as_of("country", today)["DE"] == 7
+
+
+def test_a_change_dated_before_the_snapshot_is_what_the_snapshot_reads(org):
+    customer = _book(org)
+    original = Country.objects.get(code="DE").risk_level
+    risk_level_change(kind="country", code="DE", risk_level=6, valid_from=dt.date(2026, 3, 1), actor=None,
+                      reason="correction")
+    risk_level_change(kind="country", code="DE", risk_level=2, valid_from=dt.date(2026, 9, 1), actor=None)
+    row = snapshot(org, T, NO_DEFAULTS).set_index("customer_id").loc[customer.pk]
+    assert row["country_risk"] == 6
+    assert risk_levels_as_of("country", dt.date(2026, 1, 1))["DE"] == original  # the baseline kept
+    assert Country.objects.get(code="DE").risk_level == 2  # the level in force now
+    assert AuditEntry.objects.filter(organization=org, action="reference.risk_level_changed").count() == 2
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"risk_level": 9}, "risk_level"),
+    ({"risk_level": "high"}, "risk_level"),
+    ({"valid_from": "2026-13-01"}, "valid_from"),
+    ({"valid_from": "2999-01-01"}, "valid_from"),
+    ({"code": "XX"}, "code"),
+])
+def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(org, changes, field):
+    args = {"kind": "country", "code": "DE", "risk_level": 5, "valid_from": "2026-01-01", **changes}
+    level = Country.objects.get(code="DE").risk_level
+    with pytest.raises(AppError) as exc:
+        risk_level_change(actor=None, **args)
+    assert exc.value.message.startswith(field)
+    assert not RiskLevelChange.objects.exists() and Country.objects.get(code="DE").risk_level == level
