@@ -3,10 +3,10 @@
 Features of a past date must use what was known and valid on that date. Invoices, payments, statements
 and signals carry their own dates (``features``); three inputs did not:
 
-* **Credit limits** come through ``credit_limits_as_of``, the one provider of dated limits. Until the
-  limits app's dated decisions are wired in, it knows no limit for a past date, so the utilisation
-  of a past snapshot is missing (the models have a missing bin) rather than computed with today's
-  limit, which would leak later decisions (a limit cut after arrears) into training.
+* **Credit limits** come through ``credit_limits_as_of``, from the limits app's dated decisions: a
+  customer without a decision by that date has no known limit, so the utilisation of its past
+  snapshot is missing (the models have a missing bin) rather than computed with today's limit, which
+  would leak later decisions (a limit cut after arrears) into training.
 * **Country and sector risk levels**: ``RiskLevelChange`` keeps their dated history, written by
   ``risk_level_change``; ``risk_levels_as_of`` reads it.
 
@@ -36,13 +36,11 @@ REFERENCE: dict[str, type[Country] | type[Sector]] = {
 
 
 def credit_limits_as_of(organization: Organization, as_of: dt.date) -> dict[int, Decimal]:
-    """Each customer's credit limit valid on ``as_of`` (in the customer's currency); customers absent
-    from the result had no known limit then.
+    """Each customer's credit limit valid on ``as_of`` (in the customer's currency), from the limits app's
+    dated decisions; customers absent from the result had no known limit then (never today's limit)."""
+    from limits.history import limits_as_of
 
-    Integration point: the limits app provides ``limits.history.limits_as_of(organization, as_of)`` from
-    its dated decisions; return that here. Without it no dated limit exists, so nothing is returned
-    (never today's limit)."""
-    return {}
+    return limits_as_of(organization, as_of, in_base=False)
 
 
 def risk_levels_as_of(kind: str, as_of: dt.date) -> dict[str, int]:

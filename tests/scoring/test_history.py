@@ -12,7 +12,6 @@ import pytest
 from credit_platform.errors import AppError
 from credit_platform.models import AuditEntry
 from customers.models import Country, Sector
-from customers.services import customer_save
 from scoring.history import risk_level_change, risk_levels_as_of
 from scoring.labels import snapshot
 from scoring.models import RiskLevelChange
@@ -43,8 +42,11 @@ def test_changing_todays_values_does_not_change_a_past_snapshot(org):
     # when: today's values change
     risk_level_change(kind="country", code="DE", risk_level=7, valid_from=today, actor=None, reason="downgrade")
     risk_level_change(kind="sector", code="C", risk_level=5, valid_from=today, actor=None, reason="downgrade")
-    customer.credit_limit = Decimal("100")
-    customer_save(customer=customer, actor=None, reason="limit cut")
+    from limits.models import LimitDecision
+    from limits.services import decision_apply
+
+    decision_apply(organization=org, customer=customer, limit=Decimal("100.00"), kind=LimitDecision.Kind.APPROVED,
+                   actor=None, decided_by="committee")
 
     # then: the past snapshot is the same, today's reference data moved
     after = snapshot(org, T, NO_DEFAULTS)
@@ -80,3 +82,23 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(org, chang
         risk_level_change(actor=None, **args)
     assert exc.value.message.startswith(field)
     assert not RiskLevelChange.objects.exists() and Country.objects.get(code="DE").risk_level == level
+
+
+def test_a_past_snapshot_reads_the_limit_decided_by_then_and_ignores_later_decisions(org):
+    from limits.models import LimitDecision
+    from limits.services import decision_apply
+    from scoring.history import credit_limits_as_of
+
+    customer = _book(org)
+    decision_apply(organization=org, customer=customer, limit=Decimal("4000.00"), kind=LimitDecision.Kind.APPROVED,
+                   actor=None, decided_by="committee", as_of=dt.date(2026, 4, 1))
+    before = snapshot(org, T, NO_DEFAULTS)
+    row = before.set_index("customer_id").loc[customer.pk]
+    assert credit_limits_as_of(org, T) == {customer.pk: Decimal("4000.00")}
+    assert row["utilisation"] == pytest.approx(1200 / 4000)  # the invoice of May was open on T
+
+    # a cut decided today is not known on T
+    decision_apply(organization=org, customer=customer, limit=Decimal("100.00"), kind=LimitDecision.Kind.APPROVED,
+                   actor=None, decided_by="committee")
+    pd.testing.assert_frame_equal(before, snapshot(org, T, NO_DEFAULTS))
+    assert credit_limits_as_of(org, org.local_date()) == {customer.pk: Decimal("100.00")}
