@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from credit_platform.errors import AppError
 from credit_platform.models import AuditEntry
@@ -80,3 +81,21 @@ def test_a_bad_change_is_refused_naming_the_field_and_changes_nothing(org, chang
         risk_level_change(actor=None, **args)
     assert exc.value.message.startswith(field)
     assert not RiskLevelChange.objects.exists() and Country.objects.get(code="DE").risk_level == level
+
+
+def test_the_admin_adds_a_dated_change_through_the_service_and_locates_bad_input(client, org, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-long-enough-2026")
+    client.force_login(admin_user)
+    url = reverse("admin:scoring_risklevelchange_add")
+    bad = client.post(url, {"kind": "sector", "code": "C", "risk_level": 9, "valid_from": "2026-11-01"})
+    assert bad.status_code == 200 and "risk_level: &#x27;9&#x27; is not a whole number from 1 to 5" in (
+        bad.content.decode())
+    assert not RiskLevelChange.objects.exists()
+    ok = client.post(url, {"kind": "sector", "code": "C", "risk_level": 4, "valid_from": "2026-11-01",
+                           "reason": "sector outlook"})
+    assert ok.status_code == 302
+    assert Sector.objects.get(code="C").risk_level == 4
+    assert RiskLevelChange.objects.filter(kind="sector", code="C").count() == 2  # the baseline and the change
+    assert AuditEntry.objects.filter(organization=org, action="reference.risk_level_changed").count() == 1
+    country = client.get(reverse("admin:customers_country_change", args=["DE"])).content.decode()
+    assert 'name="risk_level"' not in country  # read-only there: changes are dated
