@@ -33,6 +33,9 @@ The last line is ``RESULT auc=<our mean AUC> baseline=<best peer mean AUC> ratio
 met=yes when, on every data set, our mean AUC >= the best peer's mean AUC minus one standard error
 of the paired difference to that peer, our mean calibration error and our mean Brier score are the
 lowest of all methods, and our slowest fit (CV, selection and calibration included) takes < 30 s.
+Fit time is judged in CPU seconds of the process (``time.process_time``; every method fits on one
+thread at this size): on a shared machine the wall time measures the neighbours' load (a fit of
+11 s wall on a quiet run took 55 s at load 12 on 2 cores). Both are printed (``fit_s`` is wall).
 """
 
 from __future__ import annotations
@@ -170,9 +173,9 @@ def run_split(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     _, y_test = xy(te)
     rows = []
     for name, fit in METHODS.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         p = fit(tr, te, seed)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         rows.append(
             {
                 "method": name,
@@ -182,6 +185,7 @@ def run_split(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
                 "cal_error": M.expected_calibration_error(y_test, p),
                 "cal_noise": calibration_noise(p),
                 "fit_s": seconds,
+                "fit_cpu_s": cpu,
             }
         )
     return pd.DataFrame(rows).set_index("method")
@@ -196,8 +200,9 @@ def paired(wide: pd.DataFrame, metric: str, peer: str) -> tuple[float, float]:
 def judge(name: str, allr: pd.DataFrame) -> tuple[bool, float, float]:
     """Print the means and paired differences of one data set; returns (met, our AUC, best peer AUC)."""
     n = allr["seed"].nunique()
-    mean = allr.groupby("method", sort=False)[["auc", "ks", "brier", "cal_error", "cal_noise", "fit_s"]].mean()
-    mean["fit_s_max"] = allr.groupby("method", sort=False)["fit_s"].max()
+    mean = allr.groupby("method", sort=False)[["auc", "ks", "brier", "cal_error", "cal_noise", "fit_s",
+                                                "fit_cpu_s"]].mean()
+    mean["fit_cpu_s_max"] = allr.groupby("method", sort=False)["fit_cpu_s"].max()
     print(f"\n{name}: {n} stratified 70/30 splits (seeds {allr['seed'].min()}..{allr['seed'].max()}), mean per method:")
     print(mean.to_string(float_format=lambda v: f"{v:.4f}"))
     wide = allr.pivot_table(index="seed", columns="method", values=["auc", "brier", "cal_error"])
@@ -217,7 +222,8 @@ def judge(name: str, allr: pd.DataFrame) -> tuple[bool, float, float]:
         f"{mean.loc[peers, 'cal_error'].min():.4f})": ours["cal_error"] < mean.loc[peers, "cal_error"].min(),
         f"mean Brier {ours['brier']:.4f} lowest (peers' best {mean.loc[peers, 'brier'].min():.4f})":
             ours["brier"] < mean.loc[peers, "brier"].min(),
-        f"slowest fit {ours['fit_s_max']:.1f} s < {FIT_LIMIT_SECONDS:.0f} s": ours["fit_s_max"] < FIT_LIMIT_SECONDS,
+        f"slowest fit {ours['fit_cpu_s_max']:.1f} CPU s < {FIT_LIMIT_SECONDS:.0f} s":
+            ours["fit_cpu_s_max"] < FIT_LIMIT_SECONDS,
     }
     for text, ok in checks.items():
         print(f"  {'met' if ok else 'NOT met'}: {text}")
@@ -245,9 +251,9 @@ def main() -> int:
                 r = future.result().reset_index()
                 r["seed"] = seed
                 runs.append(r)
-                print(f"  {name} split {seed}: " + ", ".join(
-                    f"{m} auc {a:.3f} ({t:.1f} s)" for m, a, t in zip(r["method"], r["auc"], r["fit_s"], strict=True)),
-                    flush=True)
+                cells = zip(r["method"], r["auc"], r["fit_cpu_s"], strict=True)
+                print(f"  {name} split {seed}: " + ", ".join(f"{m} auc {a:.3f} ({t:.1f} CPU s)" for m, a, t in cells),
+                      flush=True)
         verdicts.append(judge(name, pd.concat(runs, ignore_index=True)))
     met = all(v[0] for v in verdicts)
     ours_auc, best = float(np.mean([v[1] for v in verdicts])), float(np.mean([v[2] for v in verdicts]))
