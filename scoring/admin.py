@@ -16,7 +16,7 @@ from credit_platform.errors import AppError
 from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
-from . import services
+from . import challengers, services
 from .expert import Factor, validate_bins
 from .features.catalog import feature
 from .history import risk_level_change, validate_change
@@ -43,13 +43,21 @@ class ScoringModelAdmin(ReadOnlyTenantAdmin):
     exclude = ["report", "config", "reference"]
     actions = ["promote"]
 
-    @admin.action(description="Promote the selected model to champion", permissions=["promote"])
+    @admin.action(description="Request (or approve) the promotion of the selected model", permissions=["promote"])
     def promote(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
             return
-        model = services.model_promote(model=queryset.first(), actor=request.user, reason="admin")
-        self.message_user(request, f"v{model.version} is now the champion.")
+        model = queryset.first()
+        try:  # four eyes, as on the page: the first signature requests, a second person's promotes
+            req = challengers.promotion_request_create(model=model, actor=request.user, reason="admin")
+        except AppError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        if req.status == "approved":
+            self.message_user(request, f"v{model.version} is now the champion.")
+        else:
+            self.message_user(request, f"Promotion of v{model.version} requested: a second person must approve it.")
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.MODELS_PROMOTE)

@@ -34,6 +34,10 @@ def run_organization(organization_id: int, trigger: str = "nightly") -> int:
         from .recalibration import expert_recalibrate_if_due
 
         expert_recalibrate_if_due(organization=organization)
+        from .challengers import training_due, training_run_start
+
+        if training_due(organization, organization.local_date()):
+            training_run_start(organization=organization, trigger="nightly")
     return services.scoring_run_start(organization=organization, trigger=trigger).pk
 
 
@@ -63,3 +67,12 @@ def refresh_after_imports(organization_id: int, seq: int, customer_ids: list[int
 @shared_task(name="scoring.refresh_customer", time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
 def refresh_customer(customer_id: int) -> int:
     return services.score_refresh_customer(customer_id)
+
+
+@shared_task(name="scoring.train", time_limit=60 * 60, soft_time_limit=55 * 60, acks_late=True)
+def train(training_run_id: int) -> int:
+    """A training run started from the page or by the nightly run (``challengers``); not retried (a
+    failed training is reported on the run, and started again by a person)."""
+    from .challengers import training_run_execute
+
+    return training_run_execute(training_run_id).pk

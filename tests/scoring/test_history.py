@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from django.urls import reverse
 
 from credit_platform.errors import AppError
 from credit_platform.models import AuditEntry
@@ -102,3 +103,21 @@ def test_a_past_snapshot_reads_the_limit_decided_by_then_and_ignores_later_decis
                    actor=None, decided_by="committee")
     pd.testing.assert_frame_equal(before, snapshot(org, T, NO_DEFAULTS))
     assert credit_limits_as_of(org, org.local_date()) == {customer.pk: Decimal("100.00")}
+
+
+def test_the_admin_adds_a_dated_change_through_the_service_and_locates_bad_input(client, org, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-long-enough-2026")
+    client.force_login(admin_user)
+    url = reverse("admin:scoring_risklevelchange_add")
+    bad = client.post(url, {"kind": "sector", "code": "C", "risk_level": 9, "valid_from": "2026-11-01"})
+    assert bad.status_code == 200 and "risk_level: &#x27;9&#x27; is not a whole number from 1 to 5" in (
+        bad.content.decode())
+    assert not RiskLevelChange.objects.exists()
+    ok = client.post(url, {"kind": "sector", "code": "C", "risk_level": 4, "valid_from": "2026-11-01",
+                           "reason": "sector outlook"})
+    assert ok.status_code == 302
+    assert Sector.objects.get(code="C").risk_level == 4
+    assert RiskLevelChange.objects.filter(kind="sector", code="C").count() == 2  # the baseline and the change
+    assert AuditEntry.objects.filter(organization=org, action="reference.risk_level_changed").count() == 1
+    country = client.get(reverse("admin:customers_country_change", args=["DE"])).content.decode()
+    assert 'name="risk_level"' not in country  # read-only there: changes are dated
