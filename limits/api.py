@@ -3,6 +3,7 @@ holds, exposure. One view per operation; each calls a service or a selector."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -35,7 +36,7 @@ def _customer(organization: Any, external_id: str) -> Customer:
 
 class CheckInput(serializers.Serializer):
     customer = serializers.CharField(max_length=64, help_text="the customer's external id")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0.01)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"))
     currency = serializers.CharField(max_length=3, validators=[validate_currency])
     checkpoint = serializers.ChoiceField(choices=OrderCheck.Checkpoint.choices)
     order_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -79,7 +80,7 @@ class RequestSerializer(serializers.ModelSerializer):
 
 class RequestInput(serializers.Serializer):
     customer = serializers.CharField(max_length=64)
-    requested_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0)
+    requested_limit = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal(0))
     requested_terms_days = serializers.IntegerField(min_value=0, max_value=365, required=False, allow_null=True)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -106,7 +107,7 @@ class RequestListCreate(TenantAPIMixin, generics.ListAPIView):
 class DecisionInput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject", "counter"])
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal(0), required=False)
 
 
 class RequestDecide(TenantAPIMixin, APIView):
