@@ -48,7 +48,11 @@ def score_chunk(chunk_id: int) -> str:
 
 @shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
 def monitor_run(run_id: int) -> int:
-    return services.monitoring_run(run_id).pk
+    report = services.monitoring_run(run_id).pk
+    from limits.tasks import after_scoring  # the next step of the nightly canvas: limits after grades
+
+    after_scoring.delay(run_id)
+    return report
 
 
 @shared_task(name="scoring.refresh_customers", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
