@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "receivables",
     "scoring",
     "alerts",
+    "limits",
     "onboarding",
     "credit_platform.imports",
 ]
