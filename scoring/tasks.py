@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from alerts.tasks import sweep
 from credit_platform.models import Organization
 
 from . import services
@@ -40,7 +41,9 @@ def score_chunk(chunk_id: int) -> str:
 
 @shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
 def monitor_run(run_id: int) -> int:
-    return services.monitoring_run(run_id).pk
+    report = services.monitoring_run(run_id)
+    sweep.delay(report.organization_id, report.as_of.isoformat())  # then the night's early warnings (alerts)
+    return report.pk
 
 
 @shared_task(name="scoring.refresh_customers", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
