@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,8 @@ from typing import Any
 from django.db import connection
 
 from credit_platform.models import Organization
+
+logger = logging.getLogger(__name__)
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -214,11 +217,11 @@ def _limits(scope: Scope, as_of: dt.date, t: dict[str, dict[str, Any]]) -> list[
         return []
     from .selectors import limit_figures
 
-    currency = scope.organization.base_currency
     out = []
     for cid, fig in limit_figures(scope.organization, as_of, scope.ids).items():
         if not fig.limit:
             continue
+        currency = fig.currency
         overdue_share, open_share = float(fig.overdue / fig.limit), float(fig.open / fig.limit)
         if over["enabled"] and fig.overdue > 0 and overdue_share >= over["share"]:
             out.append(Finding("overdue_over_limit", cid, over["severity"], [reason(
@@ -371,20 +374,27 @@ def _promises(scope: Scope, as_of: dt.date, t: dict[str, dict[str, Any]]) -> lis
 
 
 def _concentration(scope: Scope, as_of: dt.date, t: dict[str, dict[str, Any]]) -> list[Finding]:
+    """A customer's share of the organization's open receivables in base currency. Without a rate for
+    some currency the shares cannot be decided: the indicator is skipped (logged), the others run."""
     cfg = t["concentration"]
     if not cfg["enabled"] or scope.ids is not None:
         return []
-    from .selectors import limit_figures
+    from credit_platform.errors import AppError
+    from receivables.selectors import customer_balances
 
-    figures = limit_figures(scope.organization, as_of)
-    total = sum((f.open for f in figures.values()), Decimal(0))
+    try:
+        balances = customer_balances(scope.organization, as_of)
+    except AppError as exc:
+        logger.warning("concentration of organization %s skipped: %s", scope.organization.pk, exc.message)
+        return []
+    total = sum((b.open for b in balances.values()), Decimal(0))
     if total <= 0:
         return []
     names = dict(_rows(f"SELECT id, legal_name FROM {_table('customers.Customer')} WHERE organization_id = %s",  # noqa: S608
                        [scope.organization.pk]))
     out = []
-    for cid, fig in figures.items():
-        share = float(fig.open / total)
+    for cid, bal in balances.items():
+        share = float(bal.open / total)
         if share >= cfg["customer_share"]:
             out.append(Finding("concentration", cid, cfg["severity"], [reason(
                 "concentration", what=names.get(cid, str(cid)), share=100 * share,

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable
+from credit_platform.money import ZERO, FxTable, money
 from customers.models import Customer
 
 from .models import Alert
@@ -20,35 +20,53 @@ from .models import Alert
 
 @dataclass(frozen=True)
 class LimitFigures:
-    """A customer's open and overdue receivables and credit limit, all in base currency."""
+    """A customer's open and overdue receivables and its credit limit, in the customer's currency (the
+    limit's currency)."""
 
     open: Decimal
     overdue: Decimal
     limit: Decimal | None
+    currency: str
 
 
 def limit_figures(organization: Organization, as_of: dt.date,
                   customer_ids: Iterable[int] | None = None) -> dict[int, LimitFigures]:
-    """The one place the indicators read a customer's use of its limit: the open and overdue balance of
-    ``receivables.selectors.customer_balances`` (the one open-balance builder) against
-    ``Customer.credit_limit``, converted to base currency at ``as_of``. Customers with no open items
-    and no limit are absent. When the limits app owns exposure (open receivables plus open orders),
-    this function is the one to switch to it."""
-    from receivables.selectors import customer_balances
+    """The one place the indicators read a customer's use of its limit: the open items of
+    ``receivables.selectors.open_items_grouped`` (the one open-balance builder) against
+    ``Customer.credit_limit``. Compared in the customer's currency, so that FX moves no ratio; items in
+    another currency are converted through base currency at ``as_of``, and a customer with such items
+    and no rate for them is left out (no decision on a total that lacks amounts). When the limits app
+    owns exposure (open receivables plus open orders), this function is the one to switch to it."""
+    from receivables.selectors import open_items_grouped
 
     ids = None if customer_ids is None else list(customer_ids)
-    balances = customer_balances(organization, as_of, ids)
-    limits = Customer.objects.for_organization(organization).filter(credit_limit__isnull=False)
+    rows = open_items_grouped(organization, as_of, by_customer=True, customer_ids=ids)
+    customers = Customer.objects.for_organization(organization)
     if ids is not None:
-        limits = limits.filter(pk__in=ids)
-    rows = list(limits.values_list("pk", "credit_limit", "currency"))
-    fx = FxTable.load(organization, as_of, {r[2] for r in rows})
-    converted = {pk: fx.convert(limit, currency) for pk, limit, currency in rows if fx.rate_or_none(currency)}
+        customers = customers.filter(pk__in=ids)
+    info = {pk: (limit, currency) for pk, limit, currency in customers.values_list("pk", "credit_limit", "currency")}
+    fx = FxTable.load(organization, as_of)
+    totals: dict[int, list[Decimal]] = {}
+    undecidable: set[int] = set()
+    for customer_id, currency, bucket, amount, _count, _oldest in rows:
+        own = info.get(customer_id, (None, currency))[1]
+        value = amount if isinstance(amount, Decimal) else money(str(amount))
+        if currency != own:
+            rate, own_rate = fx.rates.get(currency), fx.rates.get(own)
+            if rate is None or own_rate is None:
+                undecidable.add(customer_id)
+                continue
+            value = money(value * rate / own_rate)
+        total = totals.setdefault(customer_id, [ZERO, ZERO])
+        total[0] += value
+        if bucket != "current":
+            total[1] += value
     out: dict[int, LimitFigures] = {}
-    for pk in set(balances) | set(converted):
-        bal = balances.get(pk)
-        out[pk] = LimitFigures(open=bal.open if bal else ZERO, overdue=bal.overdue if bal else ZERO,
-                               limit=converted.get(pk))
+    for pk, (limit, currency) in info.items():
+        if pk in undecidable or (pk not in totals and limit is None):
+            continue
+        open_, overdue = totals.get(pk, [ZERO, ZERO])
+        out[pk] = LimitFigures(open=open_, overdue=overdue, limit=limit, currency=currency)
     return out
 
 

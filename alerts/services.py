@@ -181,10 +181,11 @@ def evaluate_on_commit(organization_id: int, customer_ids: Iterable[int]) -> Non
     from .tasks import evaluate_customer, evaluate_customer_list
 
     ids = sorted({int(c) for c in customer_ids})
+    # robust: a failure to queue (or, in-process, to evaluate) is logged and never fails the committed write
     if len(ids) == 1:
-        transaction.on_commit(lambda: evaluate_customer.delay(organization_id, ids[0]))
+        transaction.on_commit(lambda: evaluate_customer.delay(organization_id, ids[0]), robust=True)
     elif ids:
-        transaction.on_commit(lambda: evaluate_customer_list.delay(organization_id, ids))
+        transaction.on_commit(lambda: evaluate_customer_list.delay(organization_id, ids), robust=True)
 
 
 # --- lifecycle ------------------------------------------------------------------------------------

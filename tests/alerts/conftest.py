@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
+
 from alerts.indicators import DEFAULTS, evaluate, merged
 from receivables.allocation import Source, allocate
 from tests.conftest import SUITE_TODAY
@@ -27,8 +29,9 @@ def paid_late(customer: Any, *, paid_days_ago: int, late: int, amount: str = "10
         days=30), due_date=due, amount=Decimal(amount))
     payment = PaymentFactory(customer=customer, organization=customer.organization, amount=Decimal(amount),
                              received_on=paid_on)
-    allocate(customer.organization_id, [Source("payment", payment.pk, customer.pk, customer.currency, paid_on,
-                                               Decimal(amount), invoice.pk)])
+    with transaction.atomic():  # the allocation's stage table lives in a transaction
+        allocate(customer.organization_id, [Source("payment", payment.pk, customer.pk, customer.currency, paid_on,
+                                                   Decimal(amount), invoice.pk)])
     return invoice
 
 
