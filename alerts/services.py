@@ -175,6 +175,11 @@ def evaluate_customers(*, organization: Organization, customer_ids: Iterable[int
                        indicator_names=names)
 
 
+def alerts_sweep_all(*, organizations: Iterable[Organization], as_of: dt.date | None = None) -> dict[int, dict]:
+    """The sweep of several organizations in this process (the demo seed, which has no worker)."""
+    return {o.pk: evaluate_customers(organization=o, as_of=as_of) for o in organizations}
+
+
 def evaluate_on_commit(organization_id: int, customer_ids: Iterable[int]) -> None:
     """Queue the evaluation of some customers for when the current transaction commits (payment posted,
     order created, statement or signal recorded or imported, grade changed): one task, seconds later."""
