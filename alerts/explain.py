@@ -18,7 +18,7 @@ MESSAGES: dict[str, Any] = {
     "limit_utilisation": _("open receivables %(open)s %(currency)s use %(share).0f%% of the credit limit "
                            "(threshold %(threshold).0f%%)"),
     "order_vs_median": _("order %(number)s is %(ratio).1fx the customer's 12-month median order "
-                         "(%(median)s %(currency)s; %(mads).1f median deviations above it)"),
+                         "(%(median)s %(currency)s; robust z-score %(z).1f)"),
     "order_surge_amount": _("orders of the last %(days)s days total %(ratio).1fx the customer's median "
                             "%(days)s-day total of the past year"),
     "order_surge_count": _("%(count)s orders in the last %(days)s days against a median of %(median).1f per "

@@ -18,7 +18,8 @@ Defaults (``DEFAULTS``) and why:
 * ``overdue_over_limit``: overdue receivables at 25% of the credit limit or more.
 * ``limit_utilisation``: open receivables at 90% of the credit limit or more.
 * ``order_anomaly``: see ``alerts.anomalies`` (order 3x the 12-month median and 3.5 robust z-scores; a
-  30-day surge of 2.5x; an isolation forest from 12 months of history).
+  30-day surge of 3x the median window and above every earlier one; an isolation forest from 12 months
+  of history).
 * ``downgrade``: 2 notches worse, or PD up 100% (doubled), against the score 90 days earlier.
 * ``covenant``: current ratio under 1.0, negative equity, interest cover (EBIT / interest) under 1.5 on
   the latest statement.
@@ -57,7 +58,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "overdue_over_limit": {"enabled": True, "severity": "high", "share": 0.25},
     "limit_utilisation": {"enabled": True, "severity": "medium", "share": 0.90},
     "order_anomaly": {"enabled": True, "severity": "medium", "ratio": 3.0, "robust_z": 3.5, "min_orders": 6,
-                      "history_days": 365, "recent_days": 14, "surge_days": 30, "surge_ratio": 2.5,
+                      "history_days": 365, "recent_days": 14, "surge_days": 30, "surge_ratio": 3.0,
                       "isolation_min_months": 12},
     "downgrade": {"enabled": True, "severity": "high", "notches": 2, "pd_increase": 1.0, "lookback_days": 90},
     "covenant": {"enabled": True, "severity": "medium", "current_ratio": 1.0, "interest_cover": 1.5,
