@@ -23,6 +23,7 @@ urlpatterns = [
     path("receivables/", include("receivables.urls")),
     path("scoring/", include("scoring.urls")),
     path("limits/", include("limits.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("credit_platform.api_urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),
