@@ -21,4 +21,5 @@ urlpatterns = [
     path("grades/", scoring_api.GradeDistributionAPI.as_view(), name="grades"),
     path("limits/", include("limits.api_urls")),
     path("alerts/", include("alerts.api_urls")),
+    path("imports/", include("credit_platform.imports.api_urls")),
 ]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organization/switch/", views.switch_organization, name="switch-organization"),
     path("imports/", include("credit_platform.imports.urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
     path("scoring/", include("scoring.urls")),

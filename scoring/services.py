@@ -38,6 +38,7 @@ from alerts.services import alert_raise, evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock
 from credit_platform.errors import AppError, ErrorCode
+from credit_platform.imports.engine import loading_organizations
 from credit_platform.models import Organization
 from customers.models import Customer
 
@@ -386,6 +387,7 @@ def due_nightly_organizations(now: dt.datetime) -> list[int]:
     orgs = Organization.objects.filter(is_active=True).only("pk", "time_zone").order_by("pk")
     local = {o.pk: o.local_time(now) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= hour}
+    ready = {pk: d for pk, d in ready.items() if pk not in loading_organizations(ready)}  # historical loads wait
     started = set(
         ScoringRun.objects.filter(organization_id__in=list(ready), trigger=Trigger.NIGHTLY,
                                   as_of__in=set(ready.values())).values_list("organization_id", "as_of")
