@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 
@@ -88,7 +89,8 @@ def promote(request: HttpRequest, pk: int) -> HttpResponse:
     require_capability(request, Cap.MODELS_PROMOTE)
     model = get_object_or_404(ScoringModel.objects.for_organization(org), pk=pk)
     services.model_promote(model=model, actor=request.user, reason=reason_param(request))
-    messages.success(request, f"Model v{model.version} is now the champion; the next scoring run uses it.")
+    messages.success(request, _("Model v%(version)s is now the champion; the next scoring run uses it.") % {
+        "version": model.version})
     return redirect("scoring-home")
 
 
@@ -103,7 +105,8 @@ def publish_expert(request: HttpRequest) -> HttpResponse:
     except AppError as exc:
         messages.error(request, exc.message)
         return redirect("scoring-home")
-    messages.success(request, f"Expert scorecard published as v{model.version} ({model.get_status_display()}).")
+    messages.success(request, _("Expert scorecard published as v%(version)s (%(status)s).") % {
+        "version": model.version, "status": model.get_status_display()})
     return redirect("scoring-home")
 
 
@@ -113,5 +116,6 @@ def run_now(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     require_capability(request, Cap.MODELS_PROMOTE)
     run = services.scoring_run_start(organization=org, trigger=Trigger.MANUAL)
-    messages.info(request, f"Scoring run started for {run.customers} customers as of {run.as_of}.")
+    messages.info(request, _("Scoring run started for %(n)s customers as of %(day)s.") % {
+        "n": run.customers, "day": run.as_of})
     return redirect("scoring-home")
