@@ -168,7 +168,7 @@ class OverviewView(TenantViewMixin, TemplateView):
 class WorklistView(TenantViewMixin, TemplateView):
     template_name = "receivables/worklist.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+    def _rows(self) -> tuple[dt.date, str, list[Any]]:
         org, req = self.request.organization, self.request
         as_of = org.local_date()
         scope = req.GET.get("scope", "mine" if req.membership.role == "collector" else "all")
@@ -179,6 +179,25 @@ class WorklistView(TenantViewMixin, TemplateView):
             unassigned=scope == "unassigned",
             q=req.GET.get("q", "").strip(),
         )
+        return as_of, scope, rows
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        fmt = export_format(request)
+        if not fmt:
+            return super().get(request, *args, **kwargs)
+        as_of, _scope, rows = self._rows()
+        items = worklist_page(request.organization, as_of, rows)
+        headers = [_("Customer"), _("External id"), _("Overdue"), _("Max DPD"), _("Risk ×"), _("Priority"),
+                   _("Next action"), _("Promise"), _("Collector"), _("Last contact")]
+        data = ([it.customer.legal_name, it.customer.external_id, it.overdue, it.max_dpd, round(it.weight, 2),
+                 it.priority, it.next_action, it.promise.amount if it.promise else None,
+                 it.collector.get_username() if it.collector else "",
+                 it.last_contact.date() if hasattr(it.last_contact, "date") else it.last_contact] for it in items)
+        return export_response(fmt, f"worklist-{as_of.isoformat()}", headers, data)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org, req = self.request.organization, self.request
+        as_of, scope, rows = self._rows()
         page = Paginator(rows, 50).get_page(req.GET.get("page"))
         mine = Q(assigned_to=req.user)
         if has_capability(req, Cap.POLICY_EDIT):
