@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.errors import AppError
@@ -41,13 +42,13 @@ class ScoringModelAdmin(ReadOnlyTenantAdmin):
     exclude = ["report", "config", "reference"]
     actions = ["promote"]
 
-    @admin.action(description="Promote the selected model to champion", permissions=["promote"])
+    @admin.action(description=gettext_lazy("Promote the selected model to champion"), permissions=["promote"])
     def promote(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
             return
         model = services.model_promote(model=queryset.first(), actor=request.user, reason="admin")
-        self.message_user(request, f"v{model.version} is now the champion.")
+        self.message_user(request, gettext("v%(version)s is now the champion.") % {"version": model.version})
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.MODELS_PROMOTE)
@@ -80,12 +81,12 @@ class ScorecardFactorAdmin(TenantAdmin):
     list_editable = ["weight"]
     search_fields = ["feature"]
 
-    @admin.display(description="Factor")
+    @admin.display(description=gettext_lazy("Factor"))
     def label(self, obj: ScorecardFactor) -> str:
         f = feature(obj.feature)
         return f.label if f else obj.feature
 
-    @admin.display(description="Points by band")
+    @admin.display(description=gettext_lazy("Points by band"))
     def bands(self, obj: ScorecardFactor) -> str:
         try:
             return Factor(obj.feature, validate_bins(obj.feature, obj.bins, obj.missing_points),

@@ -91,3 +91,24 @@ def test_chinese_pages_use_chinese_words_for_statuses_and_headings(client, org, 
         for word in ("Customers", "Overdue", "Exposure", "Status", "Search", "Filter", "Total", "Previous"):
             assert not re.search(rf"\b{word}\b", body), f"{name}: '{word}' left in English"
     assert "暂停赊销" in client.get(reverse("customer-list")).content.decode()
+
+
+def test_every_model_and_field_name_has_a_translation():
+    from credit_platform.labels import untranslated_labels
+
+    assert untranslated_labels() == []
+
+
+@pytest.mark.django_db
+def test_the_admin_reads_in_chinese(client, org, member):
+    CustomerFactory(organization=org)
+    user = member(org, Role.ADMIN)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert "选择 客户 来修改" in page and "Select customer" not in page and "选择 customer" not in page
+    assert "信用平台" in page
+    form = client.get(reverse("admin:customers_customer_add")).content.decode()
+    assert "法定名称" in form and "Legal name" not in form
