@@ -283,7 +283,7 @@ def untranslated_labels(app_labels: Iterable[str] = LABELED_APPS) -> list[str]:
     missing = []
     for label in app_labels:
         config = apps.get_app_config(label)
-        names = [config.verbose_name]
+        names: list[Any] = [config.verbose_name]
         for model in config.get_models():
             names += [model._meta.verbose_name, model._meta.verbose_name_plural]
             names += [f.verbose_name for f in model._meta.get_fields()
