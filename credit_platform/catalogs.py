@@ -7,6 +7,7 @@ whoever adds strings. Fuzzy entries are left out of the compiled file, as msgfmt
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def compile_catalogue(path: Path) -> Path:
     if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
         return target
     catalog = read_catalogue(path)
-    tmp = target.with_suffix(".mo.tmp")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # one per process: test workers compile at once
     with tmp.open("wb") as handle:
         write_mo(handle, catalog, use_fuzzy=False)
     tmp.replace(target)  # atomic: a server reading the catalogue never sees half a file

@@ -16,7 +16,8 @@ from credit_platform.models import Membership
 
 from .models import CallNote, CollectionProfile, Dispute, DunningLevel, DunningPolicy, EclSettings
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# type=date takes ISO dates whatever the language (a localized value, e.g. 2026/12/06 in Chinese, shows empty)
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def collector_choices(organization: Any) -> Any:
