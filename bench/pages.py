@@ -64,7 +64,7 @@ def grow_book(org_id: int, copies: int) -> None:
     with connection.cursor() as cursor:
         offsets = {}
         for model in tables:
-            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {model._meta.db_table}")  # noqa: S608
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {model._meta.db_table}")
             offsets[model] = cursor.fetchone()[0] + 1
         for k in range(1, copies + 1):
             for model in tables:
@@ -82,11 +82,11 @@ def grow_book(org_id: int, copies: int) -> None:
                     else:
                         values.append(column)
                 cursor.execute(
-                    f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+                    f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
                     f"SELECT {', '.join(values)} FROM {model._meta.db_table} "
                     f"WHERE organization_id = %s AND id < %s", [org_id, offsets[model]])
         for model in tables:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{model._meta.db_table}', 'id'), "  # noqa: S608
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{model._meta.db_table}', 'id'), "
                            f"(SELECT max(id) FROM {model._meta.db_table}))")
         cursor.execute("ANALYZE")
 

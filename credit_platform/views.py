@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
@@ -65,7 +66,7 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     except AppError:
         membership = None
     if membership is None or str(membership.organization_id) != request.POST.get("organization"):
-        raise Http404("You are not a member of that organization.")
+        raise Http404(gettext('You are not a member of that organization.'))
     request.session[SESSION_KEY] = membership.organization_id
     return redirect("home")
 

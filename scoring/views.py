@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
@@ -78,7 +79,7 @@ def _bands(factor: dict[str, Any]) -> str:
 def _org(request: HttpRequest) -> Any:
     org = getattr(request, "organization", None)
     if org is None:
-        raise Http404("You are not a member of any organization.")
+        raise Http404(gettext('You are not a member of any organization.'))
     return org
 
 
