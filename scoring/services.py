@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from alerts.models import Alert
 from alerts.services import alert_raise, evaluate_on_commit
@@ -170,7 +171,8 @@ def master_scale_update(*, organization: Organization, upper_bounds: Sequence[fl
     try:
         scale = MasterScale(tuple(float(b) for b in upper_bounds))
     except (TypeError, ValueError) as exc:
-        raise AppError(ErrorCode.VALIDATION, f"master scale: {exc}", details={"upper_bounds": list(upper_bounds)}
+        raise AppError(ErrorCode.VALIDATION, gettext('master scale: %(exc)s') % {
+            'exc': exc}, details={"upper_bounds": list(upper_bounds)}
                        ) from exc
     row, _ = MasterScaleConfig.objects.select_for_update().get_or_create(organization=organization)
     before = list(row.upper_bounds)

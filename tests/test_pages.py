@@ -38,7 +38,7 @@ def test_customer_list_queries_do_not_grow_with_rows(officer_client, book, djang
     with django_assert_max_num_queries(14):
         page = officer_client.get(reverse("customer-list"))
     assert page.status_code == 200 and page.context["paginator"].count == 30
-    assert page.context["rows"][0]["open"] == Decimal("300.00")
+    assert page.context["rows"][0].open == Decimal("300.00")
     filtered = officer_client.get(reverse("customer-list"), {"q": book[3].external_id})
     assert filtered.context["paginator"].count == 1
 
