@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.errors import AppError
@@ -43,7 +44,8 @@ class ScoringModelAdmin(ReadOnlyTenantAdmin):
     exclude = ["report", "config", "reference"]
     actions = ["promote"]
 
-    @admin.action(description="Request (or approve) the promotion of the selected model", permissions=["promote"])
+    @admin.action(description=gettext_lazy("Request (or approve) the promotion of the selected model"),
+                  permissions=["promote"])
     def promote(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
@@ -55,9 +57,10 @@ class ScoringModelAdmin(ReadOnlyTenantAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         if req.status == "approved":
-            self.message_user(request, f"v{model.version} is now the champion.")
+            self.message_user(request, gettext("v%(version)s is now the champion.") % {"version": model.version})
         else:
-            self.message_user(request, f"Promotion of v{model.version} requested: a second person must approve it.")
+            self.message_user(request, gettext(
+                "Promotion of v%(version)s requested: a second person must approve it.") % {"version": model.version})
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.MODELS_PROMOTE)
@@ -90,12 +93,12 @@ class ScorecardFactorAdmin(TenantAdmin):
     list_editable = ["weight"]
     search_fields = ["feature"]
 
-    @admin.display(description="Factor")
+    @admin.display(description=gettext_lazy("Factor"))
     def label(self, obj: ScorecardFactor) -> str:
         f = feature(obj.feature)
         return f.label if f else obj.feature
 
-    @admin.display(description="Points by band")
+    @admin.display(description=gettext_lazy("Points by band"))
     def bands(self, obj: ScorecardFactor) -> str:
         try:
             return Factor(obj.feature, validate_bins(obj.feature, obj.bins, obj.missing_points),

@@ -32,9 +32,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from alerts.models import Alert
-from alerts.services import alert_raise
+from alerts.services import alert_raise, evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock
 from credit_platform.errors import AppError, ErrorCode
@@ -170,7 +171,8 @@ def master_scale_update(*, organization: Organization, upper_bounds: Sequence[fl
     try:
         scale = MasterScale(tuple(float(b) for b in upper_bounds))
     except (TypeError, ValueError) as exc:
-        raise AppError(ErrorCode.VALIDATION, f"master scale: {exc}", details={"upper_bounds": list(upper_bounds)}
+        raise AppError(ErrorCode.VALIDATION, gettext('master scale: %(exc)s') % {
+            'exc': exc}, details={"upper_bounds": list(upper_bounds)}
                        ) from exc
     row, _ = MasterScaleConfig.objects.select_for_update().get_or_create(organization=organization)
     before = list(row.upper_bounds)
@@ -313,6 +315,8 @@ def _persist(organization: Organization, model: ScoringModel, scored: Scored, sc
     CurrentScore.objects.bulk_create(current, batch_size=1000, update_conflicts=True, unique_fields=["customer"],
                                      update_fields=["as_of", *update])
     GradeChange.objects.bulk_create(changes, batch_size=1000)
+    if trigger == Trigger.EVENT:  # a grade changed by new data: early warnings for those customers
+        evaluate_on_commit(organization.pk, [c.customer_id for c in changes if c.old_grade is not None])
     audit_append_many(organization=organization, actor=actor, events=events)
     return len(scores), len(changes)
 

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from alerts.tasks import sweep
 from credit_platform.models import Organization
 
 from . import services
@@ -48,11 +49,12 @@ def score_chunk(chunk_id: int) -> str:
 
 @shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
 def monitor_run(run_id: int) -> int:
-    report = services.monitoring_run(run_id).pk
-    from limits.tasks import after_scoring  # the next step of the nightly canvas: limits after grades
+    report = services.monitoring_run(run_id)
+    from limits.tasks import after_scoring  # the next steps of the nightly canvas, once grades are in:
 
-    after_scoring.delay(run_id)
-    return report
+    after_scoring.delay(run_id)  # recommended limits, automatic decreases, proposals, expiry, reviews
+    sweep.delay(report.organization_id, report.as_of.isoformat())  # the night's early warnings (alerts)
+    return report.pk
 
 
 @shared_task(name="scoring.refresh_customers", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)

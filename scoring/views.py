@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
@@ -89,7 +90,7 @@ def _bands(factor: dict[str, Any]) -> str:
 def _org(request: HttpRequest) -> Any:
     org = getattr(request, "organization", None)
     if org is None:
-        raise Http404("You are not a member of any organization.")
+        raise Http404(gettext('You are not a member of any organization.'))
     return org
 
 
@@ -174,7 +175,8 @@ def publish_expert(request: HttpRequest) -> HttpResponse:
     except AppError as exc:
         messages.error(request, exc.message)
         return redirect("scoring-home")
-    messages.success(request, f"Expert scorecard published as v{model.version} ({model.get_status_display()}).")
+    messages.success(request, _("Expert scorecard published as v%(version)s (%(status)s).") % {
+        "version": model.version, "status": model.get_status_display()})
     return redirect("scoring-home")
 
 
@@ -184,5 +186,6 @@ def run_now(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     require_capability(request, Cap.MODELS_PROMOTE)
     run = services.scoring_run_start(organization=org, trigger=Trigger.MANUAL)
-    messages.info(request, f"Scoring run started for {run.customers} customers as of {run.as_of}.")
+    messages.info(request, _("Scoring run started for %(n)s customers as of %(day)s.") % {
+        "n": run.customers, "day": run.as_of})
     return redirect("scoring-home")
