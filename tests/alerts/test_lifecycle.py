@@ -168,3 +168,18 @@ def test_thresholds_are_edited_by_credit_managers_with_a_ledger_entry(org, membe
     assert Alert.objects.for_organization(org).filter(customer=customer, kind="ews.limit_utilisation").exists()
     entry = AuditEntry.objects.get(organization=org, action="alert.policy_changed")
     assert (entry.actor_id, entry.after["thresholds"]) == (manager.pk, {"limit_utilisation": {"share": 0.8}})
+
+
+def test_the_customers_of_one_transaction_are_evaluated_by_one_task(org, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from alerts import services, tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.evaluate_customer_list, "delay", lambda org_id, ids: sent.append((org_id, ids)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.evaluate_on_commit(org.pk, [3, 1])
+        services.evaluate_on_commit(org.pk, [2, 3])
+
+    assert sent == [(org.pk, [1, 2, 3])]
