@@ -56,31 +56,24 @@ NOT_WARNINGS = {"concentration"}
 BENCH_THRESHOLDS = {"covenant": {"statement_lag_days": 120}}
 
 
-def warnings_by_date(org, dates, thresholds, floor: str) -> dict[dt.date, set[int]]:
+def findings_by_date(org, dates, thresholds) -> dict[dt.date, list]:
     from alerts.indicators import evaluate
-    from alerts.models import SEVERITY_RANK
 
     out = {}
     for day in dates:
         t = time.perf_counter()
-        findings = evaluate(org, day, None, thresholds)
-        out[day] = {f.customer_id for f in findings if f.customer_id and f.indicator not in NOT_WARNINGS
-                    and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[floor]}
-        print(f"  {day}: {len(out[day]):>5} customers with a {floor}+ warning ({len(findings)} findings) in "
-              f"{time.perf_counter() - t:.1f}s")
+        out[day] = [f for f in evaluate(org, day, None, thresholds)
+                    if f.customer_id and f.indicator not in NOT_WARNINGS]
+        print(f"  {day}: {len(out[day]):>5} findings in {time.perf_counter() - t:.1f}s")
     return out
 
 
-def warning_figures(org, truth: pd.DataFrame, as_of: dt.date, floor: str = "high",
-                    by_indicator: bool = False) -> tuple[float, float]:
-    from alerts.indicators import evaluate, merged
-    from customers.models import Customer
+def warning_figures(findings: dict[dt.date, list], truth: pd.DataFrame, floor: str) -> tuple[float, float]:
+    from alerts.models import SEVERITY_RANK
 
-    dates = [as_of - dt.timedelta(days=STEP_DAYS * k) for k in range(EVALUATIONS, 0, -1)]
-    thresholds = merged(BENCH_THRESHOLDS)
-    warned = warnings_by_date(org, dates, thresholds, floor)
-    ids = dict(Customer.objects.filter(organization=org).values_list("external_id", "pk"))
-    truth = truth.assign(customer_id=truth["external_id"].map(ids))
+    dates = sorted(findings)
+    warned = {day: {f.customer_id for f in items if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[floor]}
+              for day, items in findings.items()}
     first, last = dates[0], dates[-1]
     # defaulters with a full window inside the evaluation dates
     d = truth[truth["_defaulted"]].copy()
@@ -93,10 +86,7 @@ def warning_figures(org, truth: pd.DataFrame, as_of: dt.date, floor: str = "high
                   <= row.default - dt.timedelta(days=LEAD_DAYS)]
         hit.append(any(row.customer_id in warned[t] for t in window))
     defaulters = float(np.mean(hit)) if hit else float("nan")
-    # non-defaulters active throughout
-    n = truth[(~truth["_defaulted"]) & truth["status"].isin(["active", "on_hold"])
-              & (pd.to_datetime(truth["customer_since"]).dt.date <= first)]
-    good = set(n["customer_id"])
+    good = _good(truth, first)
     per_window = int(WINDOW_DAYS / STEP_DAYS) + 1
     shares = []
     for k in range(len(dates) - per_window + 1):
@@ -107,17 +97,24 @@ def warning_figures(org, truth: pd.DataFrame, as_of: dt.date, floor: str = "high
           f"({defaulters:.1%})")
     print(f"[{floor}+] non-defaulters active throughout: {len(good)}, alerted in a 120-day window: "
           f"{non_defaulters:.1%} (windows {min(shares):.1%} .. {max(shares):.1%})")
-    if by_indicator:
-        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for day in dates:
-            for f in evaluate(org, day, None, thresholds):
-                if f.customer_id is None or f.indicator in NOT_WARNINGS:
-                    continue
-                counts[f.indicator][0 if f.customer_id in good else 1] += 1
-        print("findings per indicator over the evaluation dates (non-defaulters, others):")
-        for name, (g, b) in sorted(counts.items()):
-            print(f"  {name:<20} {g:>6} {b:>6}")
     return defaulters, non_defaulters
+
+
+def _good(truth: pd.DataFrame, first: dt.date) -> set[int]:
+    n = truth[(~truth["_defaulted"]) & truth["status"].isin(["active", "on_hold"])
+              & (pd.to_datetime(truth["customer_since"]).dt.date <= first)]
+    return set(n["customer_id"])
+
+
+def per_indicator(findings: dict[dt.date, list], truth: pd.DataFrame) -> None:
+    good = _good(truth, min(findings))
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for items in findings.values():
+        for f in items:
+            counts[(f.indicator, f.severity)][0 if f.customer_id in good else 1] += 1
+    print("findings over the evaluation dates by indicator and severity (non-defaulters, the others):")
+    for (name, severity), (g, b) in sorted(counts.items()):
+        print(f"  {name:<20} {severity:<9} {g:>6} {b:>6}")
 
 
 def load_demo(customers: int, invoices: int):
@@ -229,10 +226,18 @@ def main() -> None:
         from credit_platform.models import Organization
 
         org, truth = load_demo(args.customers, args.invoices)
+        from alerts.indicators import merged
+        from customers.models import Customer
+
+        ids = dict(Customer.objects.filter(organization=org).values_list("external_id", "pk"))
+        truth = truth.assign(customer_id=truth["external_id"].map(ids))
+        dates = [AS_OF - dt.timedelta(days=STEP_DAYS * k) for k in range(EVALUATIONS, 0, -1)]
+        findings = findings_by_date(org, dates, merged(BENCH_THRESHOLDS))
         print("warnings: severity high or critical")
-        defaulters, non_defaulters = warning_figures(org, truth, AS_OF, "high")
+        defaulters, non_defaulters = warning_figures(findings, truth, "high")
         print("every alert of severity medium or above, for comparison")
-        warning_figures(org, truth, AS_OF, "medium", by_indicator=True)
+        warning_figures(findings, truth, "medium")
+        per_indicator(findings, truth)
         big = build_big(args.big_customers, args.big_invoices, args.big_orders)
         base = min(baseline(big) for _ in range(3))
         from alerts.services import evaluate_customers
