@@ -157,3 +157,11 @@ def test_credit_managers_change_thresholds_on_the_page(client, org, member):
     assert policy.thresholds["order_anomaly"] == {"enabled": False}  # its box was not ticked
     assert AuditEntry.objects.filter(organization=org, action="alert.policy_changed", actor=manager,
                                      reason="downturn").exists()
+
+
+def test_odd_filter_values_answer_an_empty_or_full_list_not_an_error(client, org, member, alerts):
+    client.force_login(member(org, Role.COLLECTOR))
+    for params in ({"customer": "²"}, {"assignee": "99999999999999999999999"}, {"severity": "bogus"},
+                   {"status": "weird"}, {"page": "x"}):
+        assert client.get(reverse("alert-list"), params).status_code == 200
+        assert client.get("/api/v1/alerts/", params).status_code in (200, 404)
