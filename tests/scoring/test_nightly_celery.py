@@ -10,6 +10,7 @@ import pytest
 from celery.signals import task_received
 
 import scoring.tasks  # noqa: F401 - registers the shared tasks on every app
+from alerts.models import Alert
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from customers.models import Customer
@@ -66,8 +67,10 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
         scores = Score.objects.filter(organization=org, as_of=day)
         assert scores.count() == scores.values("customer").distinct().count() == n
         assert Customer.objects.for_organization(org).count() == n
-    assert sorted(set(received)) == ["scoring.monitor_run", "scoring.nightly", "scoring.run_organization",
-                                     "scoring.score_chunk"]
+    # after each night's monitoring, the early-warning sweep of that organization (alerts)
+    wait_for(lambda: received.count("alerts.sweep") == 2 and Alert.objects.filter(organization=first).exists())
+    assert sorted(set(received)) == ["alerts.sweep", "scoring.monitor_run", "scoring.nightly",
+                                     "scoring.run_organization", "scoring.score_chunk"]
     assert received.count("scoring.score_chunk") == 5 and received.count("scoring.monitor_run") == 2
 
     # the beat firing again the same night (or a redelivered message) creates nothing twice
