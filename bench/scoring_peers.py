@@ -46,7 +46,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +200,7 @@ def paired(wide: pd.DataFrame, metric: str, peer: str) -> tuple[float, float]:
 def judge(name: str, allr: pd.DataFrame) -> tuple[bool, float, float]:
     """Print the means and paired differences of one data set; returns (met, our AUC, best peer AUC)."""
     n = allr["seed"].nunique()
+    allr = allr.copy()
     mean = allr.groupby("method", sort=False)[["auc", "ks", "brier", "cal_error", "cal_noise", "fit_s",
                                                 "fit_cpu_s"]].mean()
     mean["fit_cpu_s_max"] = allr.groupby("method", sort=False)["fit_cpu_s"].max()
@@ -233,6 +234,9 @@ def judge(name: str, allr: pd.DataFrame) -> tuple[bool, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30, help="number of repeated splits (seeds 0, 1, ...)")
+    parser.add_argument("--out", default="bench/out/scoring_peers_splits.csv", help="per-split results (CSV)")
+    parser.add_argument("--resume", action="store_true", help="keep the splits already in --out, run the rest")
+    parser.add_argument("--judge-only", action="store_true", help="judge the splits in --out without running more")
     parser.add_argument("--jobs", type=int, default=1,
                         help="splits run in parallel processes (fit times are then measured with that many "
                              "fits sharing the machine)")
@@ -241,20 +245,29 @@ def main() -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
     pd.set_option("display.width", 120)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = pd.read_csv(out) if args.resume and out.exists() else pd.DataFrame(columns=["dataset", "seed"])
+    if not args.resume and out.exists():
+        out.unlink()
     verdicts = []
     for name, load in DATASETS.items():
         frame = load()
-        runs = []
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {seed: pool.submit(run_split, frame, seed) for seed in range(args.seeds)}
-            for seed, future in futures.items():
-                r = future.result().reset_index()
-                r["seed"] = seed
-                runs.append(r)
-                cells = zip(r["method"], r["auc"], r["fit_cpu_s"], strict=True)
-                print(f"  {name} split {seed}: " + ", ".join(f"{m} auc {a:.3f} ({t:.1f} CPU s)" for m, a, t in cells),
-                      flush=True)
-        verdicts.append(judge(name, pd.concat(runs, ignore_index=True)))
+        seen = set(done.loc[done["dataset"] == name, "seed"].astype(int))
+        todo = [seed for seed in range(args.seeds) if seed not in seen]
+        if todo and not args.judge_only:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                futures = {pool.submit(run_split, frame, seed): seed for seed in todo}
+                for future in as_completed(futures):
+                    seed = futures[future]
+                    r = future.result().reset_index().assign(dataset=name, seed=seed)
+                    r.to_csv(out, mode="a", header=not out.exists(), index=False)  # kept if the run is cut short
+                    cells = zip(r["method"], r["auc"], r["fit_cpu_s"], strict=True)
+                    print(f"  {name} split {seed}: " + ", ".join(f"{m} auc {a:.3f} ({t:.1f} CPU s)"
+                                                                 for m, a, t in cells), flush=True)
+        allr = pd.read_csv(out)
+        allr = allr[(allr["dataset"] == name) & (allr["seed"] < args.seeds)].drop(columns=["dataset"])
+        verdicts.append(judge(name, allr))
     met = all(v[0] for v in verdicts)
     ours_auc, best = float(np.mean([v[1] for v in verdicts])), float(np.mean([v[2] for v in verdicts]))
     target = "mean_auc>=best_peer-1se_paired&mean_calibration_error_lowest&mean_brier_lowest&fit<30s"

@@ -31,15 +31,27 @@ def nightly() -> int:
 @shared_task(name="scoring.run_organization", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
 def run_organization(organization_id: int, trigger: str = "nightly") -> int:
     organization = Organization.objects.get(pk=organization_id)
+    run = services.scoring_run_start(organization=organization, trigger=trigger)
     if trigger == "nightly":
-        from .recalibration import expert_recalibrate_if_due
-
-        expert_recalibrate_if_due(organization=organization)
+        # beside the night's run, in their own tasks: both read every snapshot of the history, which at a
+        # large book takes longer than a run's start may (the next night uses their result)
         from .challengers import training_due, training_run_start
+        from .recalibration import recalibration_due
 
+        if recalibration_due(services.champion(organization), organization.local_date()):
+            recalibrate.delay(organization_id)
         if training_due(organization, organization.local_date()):
             training_run_start(organization=organization, trigger="nightly")
-    return services.scoring_run_start(organization=organization, trigger=trigger).pk
+    return run.pk
+
+
+@shared_task(name="scoring.recalibrate", time_limit=60 * 60, soft_time_limit=55 * 60, **RETRY)
+def recalibrate(organization_id: int) -> int | None:
+    """The expert scorecard refitted to the observed defaults when due (``recalibration``)."""
+    from .recalibration import expert_recalibrate_if_due
+
+    model = expert_recalibrate_if_due(organization=Organization.objects.get(pk=organization_id))
+    return model.pk if model else None
 
 
 @shared_task(name="scoring.score_chunk", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)

@@ -69,15 +69,19 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
         assert scores.count() == scores.values("customer").distinct().count() == n
         assert Customer.objects.for_organization(org).count() == n
     # the next steps of the canvas after grades: limits (recommended limits for every customer) and the
-    # early-warning sweep of each organization (alerts)
+    # early-warning sweep of each organization (alerts); the expert card's recalibration is due in each
+    # organization (never done): its own task, beside the run
     from limits.models import RecommendedLimit
 
     wait_for(lambda: RecommendedLimit.objects.filter(organization__in=[first, second]).count() == 90)
     wait_for(lambda: received.count("alerts.sweep") == 2 and Alert.objects.filter(organization=first).exists())
+    wait_for(lambda: received.count("scoring.recalibrate") == 2)
     assert sorted(set(received)) == ["alerts.sweep", "limits.after_scoring", "scoring.monitor_run",
-                                     "scoring.nightly", "scoring.run_organization", "scoring.score_chunk"]
+                                     "scoring.nightly", "scoring.recalibrate", "scoring.run_organization",
+                                     "scoring.score_chunk"]
     assert received.count("scoring.score_chunk") == 5 and received.count("scoring.monitor_run") == 2
     assert received.count("limits.after_scoring") == 2 and received.count("alerts.sweep") == 2
+    wait_for(lambda: not any((worker_app.control.inspect(timeout=1).active() or {}).values()))
 
     # the beat firing again the same night (or a redelivered message) creates nothing twice
     worker_app.send_task("scoring.nightly").get(timeout=60)
@@ -85,3 +89,4 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
     wait_for(finished)
     assert ScoringRun.objects.filter(organization__in=[first, second], trigger="nightly").count() == 2
     assert Score.objects.filter(organization__in=[first, second]).count() == 90
+    wait_for(lambda: not any((worker_app.control.inspect(timeout=1).active() or {}).values()))
