@@ -164,3 +164,19 @@ def test_invoice_list_filters_sorts_pages_and_exports(officer, org):
     export = officer.get(reverse("collections-invoices"), {"state": "overdue", "format": "csv"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Number" and len(rows) == 4
+
+
+def test_other_apps_add_their_actions_to_the_customer_360(officer, org):
+    from customers import actions
+
+    c = make_book(org, 1)[0]
+
+    def provider(request, customer):
+        yield actions.CustomerAction("Request a limit", f"/limits/new/?customer={customer.pk}")
+
+    actions.register_customer_action(provider)
+    try:
+        page = officer.get(reverse("customer-detail", args=[c.pk])).content.decode()
+    finally:
+        actions._PROVIDERS.remove(provider)
+    assert f'href="/limits/new/?customer={c.pk}">Request a limit</a>' in page
