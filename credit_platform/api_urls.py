@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet, FinancialStatementViewSet
@@ -19,4 +19,7 @@ urlpatterns = [
     path("disputes/<int:pk>/resolve/", receivables_api.DisputeResolve.as_view(), name="dispute-resolve"),
     path("customers/<int:pk>/score/", scoring_api.CustomerScoreAPI.as_view(), name="customer-score"),
     path("grades/", scoring_api.GradeDistributionAPI.as_view(), name="grades"),
+    path("limits/", include("limits.api_urls")),
+    path("alerts/", include("alerts.api_urls")),
+    path("imports/", include("credit_platform.imports.api_urls")),
 ]

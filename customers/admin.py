@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from credit_platform.admin_base import CorrectionForm, TenantAdmin
 from credit_platform.roles import Cap
@@ -46,6 +49,7 @@ class ReferenceAdmin(admin.ModelAdmin):
 @admin.register(Country)
 class CountryAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 
@@ -53,6 +57,7 @@ class CountryAdmin(ReferenceAdmin):
 @admin.register(Sector)
 class SectorAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 
@@ -81,21 +86,54 @@ class StatementInline(admin.TabularInline):
         return False
 
 
+class CustomerAdminForm(forms.ModelForm):
+    """The limit and terms are read-only (a decision writes them): a change is asked for here and becomes a
+    limit request routed to the approvers; hold and block are placed as holds, not typed in as a status."""
+
+    requested_credit_limit = forms.DecimalField(
+        label=_("Request a new credit limit"), required=False, min_value=0, max_digits=18, decimal_places=2,
+        help_text=_("In the customer's currency. Creates a limit request for approval; the limit changes when "
+                    "it is approved."))
+    requested_terms_days = forms.IntegerField(
+        label=_("Request new payment terms (days)"), required=False, min_value=0, max_value=365)
+    request_reason = forms.CharField(label=_("Reason for the request"), required=False, max_length=2000,
+                                     widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        before = self.instance.status if self.instance.pk else None
+        held = (Customer.Status.ON_HOLD, Customer.Status.BLOCKED)
+        if status != before and (status in held or before in held):
+            raise forms.ValidationError(_("Credit hold and block are placed and lifted as holds (Credit limits > "
+                                          "Holds), not by changing the status here."))
+        return status
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        wants = data.get("requested_credit_limit") is not None or data.get("requested_terms_days") is not None
+        if wants and not (data.get("request_reason") or "").strip():
+            self.add_error("request_reason", _("Say why the limit or terms should change."))
+        return data
+
+
 @admin.register(Customer)
 class CustomerAdmin(TenantAdmin):
     change_capability = Cap.CUSTOMERS_EDIT
+    form = CustomerAdminForm
+    posted_readonly_fields = ("payment_terms_days",)
     list_display = ["legal_name", "external_id", "country", "sector", "size", "status", "currency",
                     "credit_limit", "payment_terms_days"]
     list_filter = ["status", "size", "sector", "country", "currency"]
     search_fields = ["legal_name", "external_id", "registration_number", "email"]
     list_select_related = ["country", "sector"]
     autocomplete_fields = ["group", "country", "sector"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["credit_limit", "created_at", "updated_at"]
     inlines = [StatementInline]
     fieldsets = [
         (None, {"fields": ["external_id", "legal_name", "registration_number", "status"]}),
         ("Profile", {"fields": ["country", "sector", "size", "group", "customer_since"]}),
-        ("Credit", {"fields": ["currency", "payment_terms_days", "credit_limit"]}),
+        ("Credit", {"fields": ["currency", "payment_terms_days", "credit_limit", "requested_credit_limit",
+                               "requested_terms_days", "request_reason"]}),
         ("Contact", {"fields": ["email", "phone", "address"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
@@ -104,6 +142,17 @@ class CustomerAdmin(TenantAdmin):
         if not change:
             obj.organization = request.organization  # type: ignore[attr-defined]
         customer_save(customer=obj, actor=request.user, reason="admin")
+        limit, terms = form.cleaned_data.get("requested_credit_limit"), form.cleaned_data.get("requested_terms_days")
+        if limit is not None or terms is not None:
+            from limits.models import LimitRequest
+            from limits.services import limit_request_create
+
+            limit_request_create(
+                organization=request.organization,  # type: ignore[attr-defined]
+                customer=obj, requested_limit=limit if limit is not None else (obj.credit_limit or Decimal(0)),
+                requested_terms_days=terms, actor=request.user, source=LimitRequest.Source.ADMIN,
+                reason=form.cleaned_data.get("request_reason", ""))
+            self.message_user(request, _("A limit request was created; the limit changes when it is approved."))
 
 
 @admin.register(FinancialStatement)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append_many
 from credit_platform.corrections import record_correct, record_create, values_of
 
@@ -27,6 +29,7 @@ def customer_save(*, customer: Customer, actor: Any, reason: str = "") -> Custom
     if customer.pk is not None:
         stored = Customer.objects.select_for_update().filter(pk=customer.pk).first()
         previous = values_of(stored, (*DECISION_FIELDS, *PROFILE_FIELDS)) if stored else None
+    refuse_credit_writes(customer, previous)
     customer.full_clean()
     customer.updated_at = timezone.now()
     customer.save()
@@ -48,6 +51,28 @@ def customer_save(*, customer: Customer, actor: Any, reason: str = "") -> Custom
                                      {f: now[f] for f in changed}, reason))
     audit_append_many(organization=customer.organization_id, actor=actor, events=events)
     return customer
+
+
+HELD_STATUSES = (Customer.Status.ON_HOLD, Customer.Status.BLOCKED)
+
+
+def refuse_credit_writes(customer: Customer, previous: dict[str, Any] | None) -> None:
+    """A customer's limit, terms and hold status are credit decisions (the limits app: a limit request,
+    a decision, a hold): a profile save that would change them is refused, naming the field, and changes
+    nothing. A new customer may start with terms; its limit starts empty."""
+    errors: dict[str, str] = {}
+    old = previous or {"credit_limit": None, "status": None, "payment_terms_days": customer.payment_terms_days}
+    if customer.credit_limit != old["credit_limit"]:
+        errors["credit_limit"] = (f"'{customer.credit_limit}': a credit limit is changed only by a decision on a "
+                                  "limit request (Credit limits), not by editing the customer.")
+    if previous is not None and customer.payment_terms_days != old["payment_terms_days"]:
+        errors["payment_terms_days"] = (f"'{customer.payment_terms_days}': payment terms are changed only by a "
+                                        "decision on a limit request, not by editing the customer.")
+    if customer.status != old["status"] and (customer.status in HELD_STATUSES or old["status"] in HELD_STATUSES):
+        errors["status"] = (f"'{old['status'] or '-'}' -> '{customer.status}': credit hold and block are placed "
+                            "and lifted as holds (Credit limits), not by editing the customer's status.")
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -80,6 +105,7 @@ def customer_group_save(*, group: CustomerGroup, actor: Any, reason: str = "") -
 def statement_create(*, customer: Customer, actor: Any, reason: str = "", **values: Any) -> FinancialStatement:
     """Record a customer's financial statement (balance checked: assets = liabilities + equity)."""
     statement = FinancialStatement(organization_id=customer.organization_id, customer=customer, **values)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: covenants
     return record_create(obj=statement, fields=("customer", "period_end", *STATEMENT_EDITABLE), actor=actor,
                          action="statement.created", reason=reason)
 
@@ -97,6 +123,7 @@ def statement_correct(*, statement: FinancialStatement, changes: dict[str, Any],
 def signal_create(*, customer: Customer, actor: Any, reason: str = "", **values: Any) -> ExternalSignal:
     """Record an external signal (bureau score, litigation, news...) about a customer."""
     signal = ExternalSignal(organization_id=customer.organization_id, customer=customer, **values)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: litigation, news
     return record_create(obj=signal, fields=(*SIGNAL_IDENTITY, *SIGNAL_EDITABLE), actor=actor,
                          action="signal.created", reason=reason)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from alerts.services import evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.corrections import record_correct, record_create
 from credit_platform.errors import AppError, ErrorCode
@@ -89,6 +90,7 @@ def order_create(*, customer: Customer, number: str, order_date: dt.date, amount
                  status: str = Order.Status.OPEN, actor: Any = None) -> Order:
     order = Order(organization_id=customer.organization_id, customer=customer, number=number,
                   order_date=order_date, amount=amount, currency=currency, status=status)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: order anomalies
     return record_create(obj=order, fields=("customer", "number", "order_date", "amount", "currency", "status"),
                          actor=actor, action="order.created")
 
@@ -203,6 +205,7 @@ def payment_record(
             "invoice": invoice.number if invoice else None,
         },
     )
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings after the payment
     return payment, result
 
 

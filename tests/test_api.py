@@ -33,10 +33,10 @@ def test_create_read_update_customer_with_token(api, org):
     assert response.status_code == 201, response.json()
     pk = response.json()["id"]
     assert Customer.objects.get(pk=pk).organization == org
-    response = client.patch(f"/api/v1/customers/{pk}/", {"status": "on_hold"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "on_hold"
+    response = client.patch(f"/api/v1/customers/{pk}/", {"status": "closed"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "closed"
     assert AuditEntry.objects.filter(action="customer.status_changed", object_id=str(pk)).exists()
-    assert client.get("/api/v1/customers/", {"status": "on_hold"}).json()["results"][0]["id"] == pk
+    assert client.get("/api/v1/customers/", {"status": "closed"}).json()["results"][0]["id"] == pk
 
 
 def test_duplicate_external_id_is_a_conflict_naming_the_existing_customer(api, org):

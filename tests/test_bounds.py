@@ -14,7 +14,7 @@ from credit_platform.bounds import ADDRESS_MAX_CHARS, MONEY_MAX
 from credit_platform.models import AuditEntry
 from credit_platform.roles import Role
 from customers.models import Customer, FinancialStatement
-from customers.services import customer_save
+from limits.services import decision_apply
 from receivables.models import CallNote, PromiseToPay
 from tests.factories import CustomerFactory, InvoiceFactory, StatementFactory
 
@@ -41,8 +41,7 @@ def test_a_credit_limit_of_9_999_999_999_999_999_99_is_refused_and_no_customer_i
 
 def test_the_largest_allowed_amount_reads_back_on_every_database(org):
     c = CustomerFactory(organization=org)
-    c.credit_limit = MONEY_MAX
-    customer_save(customer=c, actor=None, reason="bounds")
+    decision_apply(organization=org, customer=c, limit=MONEY_MAX, kind="approved", actor=None)
     read = Customer.objects.get(pk=c.pk)  # SQLite keeps a double: it must still fit numeric(18, 2)
     assert abs(read.credit_limit - MONEY_MAX) < 1
     FinancialStatement.objects.filter(pk=StatementFactory(customer=c, organization=org).pk).update(

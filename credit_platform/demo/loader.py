@@ -13,6 +13,7 @@ from django.db import transaction
 from credit_platform.audit import audit_append
 from credit_platform.imports.engine import import_frame
 from credit_platform.models import Organization
+from limits.demo import load_credit, split_customer_frame
 from receivables.dunning.policy import dunning_policy_ensure_default
 
 from .generator import DemoPortfolio
@@ -47,6 +48,7 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
     frame = customers[[c for c in customers.columns if not c.startswith("_") and c != "group_idx"]].copy()
     frame["group_external_id"] = [group_ids[i] if i >= 0 else "" for i in idx]
     frame["group_name"] = [group_names[i] if i >= 0 else "" for i in idx]
+    frame, credit = split_customer_frame(frame)  # limits and holds are decisions: loaded by the limits app
     steps = [
         ("customers", frame),
         ("statements", portfolio.statements),
@@ -61,6 +63,7 @@ def load_portfolio(organization: Organization, portfolio: DemoPortfolio,
         result = import_frame(organization=organization, kind=kind, frame=_text(data))
         counts[kind] = result.created
         say(f"  {kind:<13} {result.created:>8,} rows in {time.perf_counter() - t:5.1f}s")
+    counts.update(load_credit(organization, credit, portfolio.config.as_of))
     dunning_policy_ensure_default(organization)
     audit_append(organization=organization, actor=None, action="demo.seeded", obj=organization,
                  after={"seed": portfolio.config.seed, "as_of": portfolio.config.as_of, "counts": counts})

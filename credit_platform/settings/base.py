@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "receivables",
     "scoring",
     "alerts",
+    "limits",
+    "onboarding",
+    "credit_platform.imports",
 ]
 
 MIDDLEWARE = [

@@ -444,6 +444,9 @@ def _apply_holds(org_id: int, run: DunningRun, lo: int, hi: int) -> list[AuditEv
                 f"dunning level {name} ({days:+d} days), run of {run.run_date.isoformat()}",
             )
         )
+    from limits.services import dunning_holds_record  # the hold behind the status: it blocks orders
+
+    dunning_holds_record(org_id, [(int(e.obj[1]), e.reason) for e in events], run.run_date)
     return events
 
 

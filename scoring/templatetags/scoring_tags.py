@@ -44,6 +44,9 @@ def psi_level(value: Any) -> str:
 
 @register.filter
 def get(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` for a dict, the item at index ``key`` of a list; None when absent."""
+    if isinstance(mapping, list | tuple):
+        return mapping[key] if isinstance(key, int) and -len(mapping) <= key < len(mapping) else None
     return mapping.get(key) if hasattr(mapping, "get") else None
 
 

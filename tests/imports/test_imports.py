@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from credit_platform.imports.engine import import_file
 from credit_platform.models import AuditEntry, ImportLog
 from customers.models import Customer, CustomerGroup, ExternalSignal, FinancialStatement
+from limits.models import LimitRequest
 from receivables.models import Allocation, CreditNote, Invoice, Order, Payment
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, FXRateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +22,14 @@ CUSTOMERS = (
     "group_external_id,group_name,email\n"
 ) + """C1,Alpha GmbH,DE,C,medium,EUR,30,active,50000.00,G1,Alpha Holding,ap@alpha.example
 C2,Beta SAS,fr,G,small,eur,45,active,,G1,,
-C3,上海华远贸易有限公司,CN,G,large,CNY,60,on_hold,200000,,,
+C3,上海华远贸易有限公司,CN,G,large,CNY,60,prospect,200000,,,
 """
+
+
+@pytest.fixture(autouse=True)
+def cny_rate(org):
+    """A limit in CNY becomes a request routed on its EUR amount."""
+    return FXRateFactory(organization=org, currency="CNY", rate=Decimal("0.13"))
 
 
 def write(tmp_path, name, text):
@@ -44,10 +51,14 @@ def test_customers_import_creates_rows_and_groups(org, tmp_path):
     assert log.status == ImportLog.Status.SUCCEEDED, log.errors
     assert (log.rows, log.created, log.updated, log.unchanged) == (3, 3, 0, 0)
     c1, c2, c3 = Customer.objects.for_organization(org).order_by("external_id")
-    assert c1.credit_limit == Decimal("50000.00") and c1.group.name == "Alpha Holding"
+    # a file's limit is a request for the approvers, not a limit (limits app)
+    assert c1.credit_limit is None and c1.group.name == "Alpha Holding"
+    assert sorted(LimitRequest.objects.for_organization(org).values_list("customer__external_id", "requested_limit",
+                                                                          "source")) == [
+        ("C1", Decimal("50000.00"), "import"), ("C3", Decimal("200000.00"), "import")]
     assert c2.country_id == "FR" and c2.currency == "EUR" and c2.group_id == c1.group_id
     assert c2.payment_terms_days == 45 and c2.credit_limit is None
-    assert c3.legal_name == "上海华远贸易有限公司" and c3.status == "on_hold"
+    assert c3.legal_name == "上海华远贸易有限公司" and c3.status == "prospect"
     assert CustomerGroup.objects.for_organization(org).count() == 1
     assert log.file_sha256 and log.finished_at
 
@@ -64,16 +75,38 @@ def test_same_file_twice_creates_nothing_twice(org, tmp_path):
 def test_reimport_updates_changed_rows_and_audits_decisions(org, tmp_path):
     run(org, "customers", write(tmp_path, "c.csv", CUSTOMERS))
     changed = CUSTOMERS.replace("C1,Alpha GmbH,DE,C,medium,EUR,30,active,50000.00",
-                                "C1,Alpha GmbH,DE,C,medium,EUR,30,blocked,20000.00")
+                                "C1,Alpha GmbH,DE,C,medium,EUR,30,closed,50000.00")
     log = run(org, "customers", write(tmp_path, "c2.csv", changed))
     assert (log.created, log.updated, log.unchanged) == (0, 1, 2)
     c1 = Customer.objects.for_organization(org).get(external_id="C1")
-    assert c1.status == "blocked" and c1.credit_limit == Decimal("20000.00")
+    assert c1.status == "closed" and c1.credit_limit is None
     actions = list(AuditEntry.objects.for_organization(org).filter(object_type="customers.customer",
                                                                   object_id=str(c1.pk))
                    .values_list("action", "before", "after"))
-    assert actions == [("customer.changed", {"status": "active", "credit_limit": "50000.00"},
-                        {"status": "blocked", "credit_limit": "20000.00"})]
+    assert actions == [("customer.changed", {"status": "active"}, {"status": "closed"})]
+    # the same request pending: nothing twice
+    assert LimitRequest.objects.for_organization(org).filter(customer=c1).count() == 1
+
+
+def test_import_cannot_set_a_hold_or_change_a_limit_or_terms_directly(org, tmp_path):
+    usd = CUSTOMERS.replace("C2,Beta SAS,fr,G,small,eur,45,active,,", "C2,Beta SAS,fr,G,small,USD,45,active,10,")
+    log = run(org, "customers", write(tmp_path, "usd.csv", usd))
+    assert "no USD->EUR rate" in errors_of(log)[(3, "credit_limit")]["reason"]
+    run(org, "customers", write(tmp_path, "c.csv", CUSTOMERS))
+    LimitRequest.objects.for_organization(org).update(status="rejected")
+    held = CUSTOMERS.replace("C1,Alpha GmbH,DE,C,medium,EUR,30,active,50000.00",
+                             "C1,Alpha GmbH,DE,C,medium,EUR,30,blocked,50000.00")
+    log = run(org, "customers", write(tmp_path, "held.csv", held))
+    assert log.status == ImportLog.Status.REJECTED
+    assert "hold" in errors_of(log)[(2, "status")]["reason"]
+    assert Customer.objects.for_organization(org).get(external_id="C1").status == "active"
+    raised = CUSTOMERS.replace("C2,Beta SAS,fr,G,small,eur,45,active,,", "C2,Beta SAS,fr,G,small,eur,90,active,900000,")
+    log = run(org, "customers", write(tmp_path, "raised.csv", raised))
+    assert log.status == ImportLog.Status.SUCCEEDED, log.errors
+    c2 = Customer.objects.for_organization(org).get(external_id="C2")
+    assert (c2.credit_limit, c2.payment_terms_days) == (None, 45)
+    request = LimitRequest.objects.for_organization(org).get(customer=c2, status="pending")
+    assert (request.requested_limit, request.requested_terms_days) == (Decimal("900000.00"), 90)
 
 
 def test_a_partial_customer_file_leaves_what_it_omits_and_audits_what_it_changes(org, tmp_path):
@@ -82,7 +115,7 @@ def test_a_partial_customer_file_leaves_what_it_omits_and_audits_what_it_changes
     full = (
         "external_id,legal_name,registration_number,country,sector,size,group_external_id,group_name,currency,"
         "payment_terms_days,status,credit_limit,customer_since,email,phone,address\n"
-        "C1,Alpha GmbH,HRB 1234,DE,C,large,G1,Alpha Holding,EUR,60,on_hold,75000.00,2015-04-01,ap@alpha.example,"
+        "C1,Alpha GmbH,HRB 1234,DE,C,large,G1,Alpha Holding,EUR,60,closed,75000.00,2015-04-01,ap@alpha.example,"
         "+49 30 1234,Hauptstr. 1\n"
     )
     run(org, "customers", write(tmp_path, "full.csv", full))

@@ -9,6 +9,7 @@ import time
 import pytest
 from celery.signals import task_received
 
+import limits.tasks  # noqa: F401 - the step after scoring in the same canvas
 import scoring.tasks  # noqa: F401 - registers the shared tasks on every app
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
@@ -66,9 +67,14 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
         scores = Score.objects.filter(organization=org, as_of=day)
         assert scores.count() == scores.values("customer").distinct().count() == n
         assert Customer.objects.for_organization(org).count() == n
-    assert sorted(set(received)) == ["scoring.monitor_run", "scoring.nightly", "scoring.run_organization",
-                                     "scoring.score_chunk"]
+    # the next step of the canvas: limits after grades (recommended limits for every customer)
+    from limits.models import RecommendedLimit
+
+    wait_for(lambda: RecommendedLimit.objects.filter(organization__in=[first, second]).count() == 90)
+    assert sorted(set(received)) == ["alerts.sweep", "limits.after_scoring", "scoring.monitor_run",
+                                     "scoring.nightly", "scoring.run_organization", "scoring.score_chunk"]
     assert received.count("scoring.score_chunk") == 5 and received.count("scoring.monitor_run") == 2
+    assert received.count("limits.after_scoring") == 2 and received.count("alerts.sweep") == 2
 
     # the beat firing again the same night (or a redelivered message) creates nothing twice
     worker_app.send_task("scoring.nightly").get(timeout=60)

@@ -63,9 +63,14 @@ def test_only_credit_managers_promote(client, org, member, scored):
     response = client.post(reverse("scoring-promote", args=[v1.pk]), {"reason": "back to v1"})
     assert response.status_code == 302
     v1.refresh_from_db()
+    assert v1.status == "retired"  # four eyes: requested, not yet promoted
+    second = member(org, Role.CREDIT_MANAGER)
+    client.force_login(second)
+    client.post(reverse("scoring-promote", args=[v1.pk]), {"reason": "back to v1"})
+    v1.refresh_from_db()
     assert v1.status == "champion"
     entry = AuditEntry.objects.filter(organization=org, action="scoring.model_promoted").order_by("-seq").first()
-    assert (entry.actor_id, entry.reason, entry.after["champion"]) == (manager.pk, "back to v1", 1)
+    assert (entry.actor_id, entry.reason, entry.after["champion"]) == (second.pk, "back to v1", 1)
 
 
 def test_another_tenants_objects_answer_404(client, org, other_org, member, scored):

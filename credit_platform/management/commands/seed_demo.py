@@ -9,12 +9,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
+from alerts.services import alerts_sweep_all
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from credit_platform.models import Organization
 from credit_platform.roles import Role
 from credit_platform.services import membership_grant, organization_create, user_ensure
 from customers.models import Customer
+from limits.demo import seed_work
 from receivables.dunning.outbox import dunning_outbox_send
 from receivables.dunning.run import dunning_run
 from receivables.models import CollectionProfile
@@ -79,6 +81,7 @@ class Command(BaseCommand):
                                                       base_currency="GBP", prefix="NW-")))
             loaded.append(other)
         scoring_seed_history(organizations=[org, other], as_of=as_of)  # scores: last 5 quarter ends and as_of
+        alerts_sweep_all(organizations=[org, other], as_of=as_of)  # the early warnings of "today"
         for username, role, approval in DEMO_USERS:
             user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
             if not user.memberships.filter(organization=org).exists():
@@ -94,6 +97,9 @@ class Command(BaseCommand):
             # The demo collector works the whole book, so the worklist has something to show.
             ids = list(Customer.objects.for_organization(org).values_list("pk", flat=True))
             collection_assign(organization=org, customer_ids=ids, collector=collector, actor=None)
+        for organization in loaded:  # limits after scores: nightly results, requests, held orders, reviews
+            seed_work(organization, as_of, officer=user_ensure(username="officer", password=DEMO_PASSWORD)
+                      if organization == org else None)
         for organization in loaded:
             self._dunning(organization, as_of, say)
         token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))

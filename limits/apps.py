@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LimitsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "limits"
+    verbose_name = _("Credit limits")
+
+    def ready(self) -> None:
+        from . import contingency
+
+        contingency.register()  # early-warning alerts put holds and reviews through this app's services

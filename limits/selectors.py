@@ -1,0 +1,144 @@
+"""Reads of the limits app: exposure (the one definition), the approval queue, the held-order queue, the
+review worklist, a customer's credit summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from credit_platform.models import Organization
+from credit_platform.money import ZERO, FxTable, money
+from customers.models import Customer
+from receivables.selectors import customer_balances, open_items_grouped, open_orders_by_customer
+
+from .models import Hold, LimitRequest, OrderCheck, RecommendedLimit, Review
+
+# Weight of an overdue amount by how late it is (bucket keys of receivables.selectors.AGING_BUCKETS): an
+# invoice a few days late is mostly paperwork, one past 90 days is the usual default definition, so it
+# weighs four times as much. Multiplied by the grade's overdue weight (limits.policy) in the order check.
+AGE_WEIGHTS = {"current": Decimal(0), "d1_30": Decimal("0.5"), "d31_60": Decimal("1.0"),
+               "d61_90": Decimal("1.5"), "d91_180": Decimal("2.0"), "d180_plus": Decimal("2.0")}
+
+
+def exposure_by_customer(organization: Organization, customer_ids: Iterable[int] | None = None, *,
+                         as_of: dt.date | None = None) -> dict[int, Decimal]:
+    """Exposure = open receivables (``receivables.balances`` through ``customer_balances``: partial
+    payments and credit notes allocated by ``as_of`` count) + open (not yet invoiced) orders, in base
+    currency, per customer. Customers with nothing open are absent."""
+    day = as_of or organization.local_date()
+    ids = None if customer_ids is None else list(customer_ids)
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for customer_id, balance in customer_balances(organization, day, ids).items():
+        out[customer_id] += balance.open
+    for customer_id, amount in open_orders_by_customer(organization, day, ids).items():
+        out[customer_id] += amount
+    return {k: v for k, v in out.items() if v}
+
+
+def exposure_by_group(organization: Organization, group_ids: Iterable[int] | None = None, *,
+                      as_of: dt.date | None = None) -> dict[int, Decimal]:
+    members = Customer.objects.for_organization(organization).filter(group__isnull=False)
+    if group_ids is not None:
+        members = members.filter(group_id__in=list(group_ids))
+    group_of = dict(members.values_list("id", "group_id"))
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for customer_id, amount in exposure_by_customer(organization, list(group_of), as_of=as_of).items():
+        out[group_of[customer_id]] += amount
+    return dict(out)
+
+
+@dataclass
+class Standing:
+    """One customer's open position for the order check: exposure and age-weighted overdue (base)."""
+
+    receivables: Decimal = ZERO
+    orders: Decimal = ZERO
+    overdue: Decimal = ZERO
+    weighted_overdue: Decimal = ZERO
+    by_bucket: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.receivables + self.orders
+
+
+def customer_standing(organization: Organization, customer_id: int, as_of: dt.date,
+                      exclude_order_id: int | None = None) -> Standing:
+    """Exposure and overdue of one customer: two grouped reads of its own rows (its invoices with their
+    allocations, its open orders) and one of the rates; the hot path of the order check."""
+    rows = open_items_grouped(organization, as_of, by_customer=False, customer_ids=[customer_id])
+    from receivables.models import Order
+
+    orders = Order.objects.for_organization(organization).filter(
+        customer_id=customer_id, status=Order.Status.OPEN, order_date__lte=as_of)
+    if exclude_order_id is not None:
+        orders = orders.exclude(pk=exclude_order_id)
+    from django.db.models import Sum
+
+    order_rows = list(orders.values_list("currency").annotate(total=Sum("amount")).order_by())
+    currencies = {r[0] for r in rows} | {r[0] for r in order_rows}
+    fx = FxTable.load(organization, as_of, currencies) if currencies - {organization.base_currency} else \
+        FxTable(organization.base_currency, as_of, {})
+    standing = Standing()
+    for currency, bucket, amount, _count, _oldest in rows:
+        value = fx.convert(amount if type(amount) is Decimal else money(str(amount)), currency)
+        standing.receivables += value
+        standing.by_bucket[bucket] = standing.by_bucket.get(bucket, ZERO) + value
+        if bucket != "current":
+            standing.overdue += value
+            standing.weighted_overdue += value * AGE_WEIGHTS[bucket]
+    for currency, total in order_rows:
+        standing.orders += fx.convert(money(str(total)), currency)
+    return standing
+
+
+def pending_requests(organization: Organization) -> QuerySet[LimitRequest]:
+    return LimitRequest.objects.for_organization(organization).filter(
+        status=LimitRequest.Status.PENDING).select_related("customer", "requested_by").order_by("expires_on", "pk")
+
+
+def held_orders(organization: Organization) -> QuerySet[OrderCheck]:
+    return OrderCheck.objects.for_organization(organization).filter(
+        queue=OrderCheck.Queue.HELD).select_related("customer").order_by("created_at", "pk")
+
+
+def review_worklist(organization: Organization, as_of: dt.date, *, horizon_days: int = 30) -> QuerySet[Review]:
+    """Open reviews due within the horizon (overdue first)."""
+    return Review.objects.for_organization(organization).filter(
+        status=Review.Status.OPEN, due_on__lte=as_of + dt.timedelta(days=horizon_days),
+    ).select_related("customer").order_by("due_on", "pk")
+
+
+def active_holds(organization: Organization, customer_ids: Iterable[int] | None = None) -> QuerySet[Hold]:
+    qs = Hold.objects.for_organization(organization).filter(released_at__isnull=True)
+    if customer_ids is not None:
+        qs = qs.filter(customer_id__in=list(customer_ids))
+    return qs.select_related("customer")
+
+
+def risk_summary(organization: Organization, customer: Customer, as_of: dt.date) -> dict[str, Any]:
+    """What an approver reads beside a request: grade and PD, exposure, overdue, holds, recommendation."""
+    from scoring.models import CurrentScore
+
+    score = CurrentScore.objects.filter(organization=organization, customer=customer).first()
+    standing = customer_standing(organization, customer.pk, as_of)
+    recommended = RecommendedLimit.objects.filter(organization=organization, customer=customer).first()
+    return {
+        "grade": score.grade if score else None,
+        "pd": score.pd if score else None,
+        "reasons": (score.reasons or [])[:3] if score else [],
+        "exposure": standing.exposure,
+        "receivables": standing.receivables,
+        "orders": standing.orders,
+        "overdue": standing.overdue,
+        "holds": list(active_holds(organization, [customer.pk])),
+        "recommended": recommended,
+        "open_reviews": list(Review.objects.for_organization(organization).filter(
+            Q(customer=customer) & Q(status=Review.Status.OPEN))),
+    }
