@@ -9,7 +9,7 @@ from credit_platform.admin_base import TenantAdmin
 from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
-from .models import Alert
+from .models import Alert, WebhookDelivery, WebhookEndpoint
 from .services import alert_set_status
 
 
@@ -43,3 +43,46 @@ class AlertAdmin(TenantAdmin):
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.COLLECTIONS) or has_capability(request, Cap.POLICY_EDIT)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantAdmin):
+    """Integrators' receivers; saved through ``webhook_endpoint_save`` (administrators, in the ledger)."""
+
+    list_display = ["url", "events", "is_active", "created_at"]
+    fields = ["url", "secret", "events", "is_active"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from .webhooks import webhook_endpoint_save
+
+        if obj.organization_id is None:
+            obj.organization = request.organization  # type: ignore[attr-defined]
+        webhook_endpoint_save(endpoint=obj, actor=request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(TenantAdmin):
+    """The delivery log; failed deliveries can be sent again."""
+
+    list_display = ["event", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at", "created_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = ["endpoint", "event", "payload", "status", "attempts", "next_attempt_at", "last_status_code",
+                       "last_error", "delivered_at", "created_at"]
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Deliver again")
+    def redeliver(self, request: HttpRequest, queryset: Any) -> None:
+        from .webhooks import webhook_redeliver
+
+        for delivery in queryset:
+            webhook_redeliver(delivery=delivery, actor=request.user)
+        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.")

@@ -13,7 +13,7 @@ customer's anomaly):
 * **a surge**: the total (or the number) of orders of the last ``surge_days`` at least ``surge_ratio``
   times the median of the customer's previous ``surge_days`` windows over the history, and above the
   largest of them.
-* **a change of pattern**: where the customer has at least ``isolation_min_months`` windows of history, an
+* **a change of pattern**: where the customer ordered in at least ``isolation_min_months`` windows, an
   isolation forest (scikit-learn, fixed random state) is fitted on the customer's windows (count, total
   and largest order of each ``surge_days``), the latest included: it fires when the latest window is
   outside the range of every earlier one on some feature, is the most isolated of all windows and is
@@ -163,7 +163,7 @@ def _isolated(full: pd.DataFrame, min_windows: int, explained: set[int]) -> list
                           "largest": np.log1p(full["largest"].astype(float))}, index=full.index)
     w = feats.index.get_level_values("w")
     past, last = feats[w >= 1], feats[w == 0].droplevel("w")
-    n = past.groupby(level="customer_id").size()
+    n = (past["count"] > 0).groupby(level="customer_id").sum()  # windows with orders: the history there is
     eligible = n[n >= min_windows].index.intersection(last.index)
     if not len(eligible):
         return []

@@ -43,12 +43,15 @@ def registered() -> list[str]:
     return sorted(_registry)
 
 
-def actions_for(organization_id: int, severity: str) -> list[str]:
+def policy_of(organization_id: int) -> dict[str, list[str]]:
     from .models import AlertPolicy
 
     configured = AlertPolicy.objects.filter(organization_id=organization_id).values_list("actions", flat=True).first()
-    policy = {**DEFAULT_ACTIONS, **(configured or {})}
-    return list(policy.get(severity, []))
+    return {**DEFAULT_ACTIONS, **(configured or {})}
+
+
+def actions_for(organization_id: int, severity: str) -> list[str]:
+    return list(policy_of(organization_id).get(severity, []))
 
 
 def run_on_commit(alert_ids: Iterable[int], actor: Any = None) -> None:
@@ -58,27 +61,34 @@ def run_on_commit(alert_ids: Iterable[int], actor: Any = None) -> None:
 
 
 def run(alert_ids: list[int], *, actor: Any = None) -> list[tuple[int, str, str]]:
-    """Run each alert's severity actions; returns (alert id, action, outcome) per action."""
-    from credit_platform.audit import audit_append
+    """Run each alert's severity actions; returns (alert id, action, outcome) per action. The policy is
+    read once per organization and the ledger entries of a batch (a sweep's new critical alerts) are
+    appended together; each handler runs in its own transaction, so one failure spoils no other."""
+    from credit_platform.audit import AuditEvent, audit_append_many
 
     from .models import Alert
 
-    done = []
-    for alert in Alert.objects.filter(pk__in=alert_ids).select_related("customer"):
-        for name in actions_for(alert.organization_id, alert.severity):
+    done: list[tuple[int, str, str]] = []
+    policies: dict[int, dict[str, list[str]]] = {}
+    events: dict[int, list[AuditEvent]] = {}
+    alerts = Alert.objects.filter(pk__in=alert_ids).select_related("customer").order_by("pk")
+    for alert in alerts.iterator(chunk_size=2000):
+        if alert.organization_id not in policies:
+            policies[alert.organization_id] = policy_of(alert.organization_id)
+        for name in policies[alert.organization_id].get(alert.severity, []):
             handler = _registry.get(name)
             outcome = "not registered"
-            try:
-                with transaction.atomic():
-                    if handler is not None:
+            if handler is not None:
+                try:
+                    with transaction.atomic():
                         result = handler(alert, actor=actor)
-                        outcome = str(result) if result else "done"
-                    audit_append(organization=alert.organization_id, actor=actor, action="alert.contingency",
-                                 obj=alert, after={"action": name, "severity": alert.severity, "outcome": outcome})
-            except Exception as exc:  # a failing handler must not stop the others: recorded and logged
-                logger.exception("contingency action %s failed for alert %s", name, alert.pk)
-                outcome = f"failed: {exc}"[:200]
-                audit_append(organization=alert.organization_id, actor=actor, action="alert.contingency",
-                             obj=alert, after={"action": name, "severity": alert.severity, "outcome": outcome})
+                    outcome = str(result) if result else "done"
+                except Exception as exc:  # a failing handler must not stop the others: recorded and logged
+                    logger.exception("contingency action %s failed for alert %s", name, alert.pk)
+                    outcome = f"failed: {exc}"[:200]
+            events.setdefault(alert.organization_id, []).append(AuditEvent(
+                "alert.contingency", alert, after={"action": name, "severity": alert.severity, "outcome": outcome}))
             done.append((alert.pk, name, outcome))
+    for organization_id, batch in events.items():
+        audit_append_many(organization=organization_id, actor=actor, events=batch, returning=False)
     return done

@@ -12,20 +12,25 @@ Defaults (``DEFAULTS``) and why:
 * ``overdue_frequency``: 3 payments at least 15 days late within 90 days. One late payment is noise
   (disputes, holidays); three in a quarter is a habit. 15 days keeps the customers who pay a few days
   late by routine out.
-* ``dbt_deterioration``: average days beyond terms (amount-weighted, of the payments of the last 90
-  days) up 10 days against the 90 days before, with at least 2 payments in each period: the classic
-  "payments slipping" signal, measured against the customer's own habit.
-* ``overdue_over_limit``: overdue receivables at 25% of the credit limit or more.
+* ``dbt_deterioration`` (high): average days beyond terms (amount-weighted, of the payments of the last
+  90 days) up 10 days against the 90 days before, with a payment in each period: the classic "payments
+  slipping" signal, measured against the customer's own habit. On the demo portfolio it is the
+  sharpest single warning (``bench/early_warning.py``: 64% of later defaulters 60-180 days ahead, 1.7%
+  of non-defaulters).
+* ``overdue_over_limit``: overdue receivables at 25% of the credit limit or more (medium), 50% or more
+  (high).
 * ``limit_utilisation``: open receivables at 90% of the credit limit or more.
 * ``order_anomaly``: see ``alerts.anomalies`` (order 3x the 12-month median and 3.5 robust z-scores; a
   30-day surge of 3x the median window and above every earlier one; an isolation forest from 12 months
   of history).
-* ``downgrade``: 2 notches worse, or PD up 100% (doubled), against the score 90 days earlier.
+* ``downgrade``: 2 notches worse, or PD up 100% (doubled), against the score 90 days earlier (medium);
+  high when the new PD is 10% or more: a doubling from 0.5% to 1% is noise, one to 10% is not.
 * ``covenant``: current ratio under 1.0, negative equity, interest cover (EBIT / interest) under 1.5 on
   the latest statement.
 * ``stale_statement``: the latest statement's period ended 18 months ago or earlier.
 * ``adverse_signal``: litigation, insolvency filing, negative news or a reported payment default
-  observed in the last 90 days; an insolvency filing is critical.
+  observed in the last 90 days (medium); an insolvency filing or a reported payment default is
+  critical.
 * ``broken_promise``: a promise to pay broken in the last 60 days.
 * ``concentration``: one customer over 10% of the organization's open receivables.
 
@@ -53,18 +58,19 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "overdue_frequency": {"enabled": True, "severity": "medium", "count": 3, "days": 90, "late_days": 15},
-    "dbt_deterioration": {"enabled": True, "severity": "medium", "days": 90, "increase_days": 10,
-                          "min_payments": 2},
-    "overdue_over_limit": {"enabled": True, "severity": "high", "share": 0.25},
+    "dbt_deterioration": {"enabled": True, "severity": "high", "days": 90, "increase_days": 10,
+                          "min_payments": 1},
+    "overdue_over_limit": {"enabled": True, "severity": "medium", "share": 0.25, "high_share": 0.5},
     "limit_utilisation": {"enabled": True, "severity": "medium", "share": 0.90},
     "order_anomaly": {"enabled": True, "severity": "medium", "ratio": 3.0, "robust_z": 3.5, "min_orders": 6,
                       "history_days": 365, "recent_days": 14, "surge_days": 30, "surge_ratio": 3.0,
                       "isolation_min_months": 12},
-    "downgrade": {"enabled": True, "severity": "high", "notches": 2, "pd_increase": 1.0, "lookback_days": 90},
+    "downgrade": {"enabled": True, "severity": "medium", "notches": 2, "pd_increase": 1.0, "lookback_days": 90,
+                  "high_pd": 0.10},
     "covenant": {"enabled": True, "severity": "medium", "current_ratio": 1.0, "interest_cover": 1.5,
                  "statement_lag_days": 0},
     "stale_statement": {"enabled": True, "severity": "low", "months": 18},
-    "adverse_signal": {"enabled": True, "severity": "high", "days": 90},
+    "adverse_signal": {"enabled": True, "severity": "medium", "days": 90},
     "broken_promise": {"enabled": True, "severity": "medium", "days": 60},
     "concentration": {"enabled": True, "severity": "medium", "customer_share": 0.10},
 }
@@ -75,7 +81,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "min_orders": (3, 1000), "history_days": (60, 1460), "recent_days": (1, 90), "surge_days": (7, 180),
     "surge_ratio": (1.1, 100.0), "isolation_min_months": (6, 120), "notches": (1, 10), "pd_increase": (0.05, 100.0),
     "lookback_days": (7, 730), "current_ratio": (0.0, 10.0), "interest_cover": (0.0, 100.0),
-    "statement_lag_days": (0, 365), "months": (1, 120), "customer_share": (0.01, 1.0),
+    "statement_lag_days": (0, 365), "months": (1, 120), "customer_share": (0.01, 1.0), "high_share": (0.01, 10.0),
+    "high_pd": (0.001, 1.0),
 }
 SWEEP_ONLY = frozenset({"concentration"})
 # The indicators a customer-level event re-evaluates: all but those that compare with the portfolio.
@@ -225,7 +232,8 @@ def _limits(scope: Scope, as_of: dt.date, t: dict[str, dict[str, Any]]) -> list[
         currency = fig.currency
         overdue_share, open_share = float(fig.overdue / fig.limit), float(fig.open / fig.limit)
         if over["enabled"] and fig.overdue > 0 and overdue_share >= over["share"]:
-            out.append(Finding("overdue_over_limit", cid, over["severity"], [reason(
+            severity = "high" if overdue_share >= over["high_share"] else over["severity"]
+            out.append(Finding("overdue_over_limit", cid, severity, [reason(
                 "overdue_over_limit", overdue=fig.overdue, currency=currency, share=100 * overdue_share,
                 threshold=100 * over["share"])], overdue_share))
         if util["enabled"] and fig.open > 0 and open_share >= util["share"]:
@@ -273,7 +281,8 @@ def _downgrades(scope: Scope, as_of: dt.date, t: dict[str, dict[str, Any]]) -> l
                                   increase=100 * increase, threshold=100 * cfg["pd_increase"]))
             value = value or increase
         if reasons:
-            out.append(Finding("downgrade", cid, cfg["severity"], reasons, value))
+            severity = "high" if pd_now >= cfg["high_pd"] else cfg["severity"]
+            out.append(Finding("downgrade", cid, severity, reasons, value))
     return out
 
 

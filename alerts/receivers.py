@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FEEDING_KINDS = {"statements", "signals", "payments", "invoices", "credit_notes", "orders"}
+FEEDING_KINDS = {"statements", "signals", "payments", "invoices", "credit_notes", "orders", "invoice_export"}
 IMPORT_EVENT_MAX_CUSTOMERS = 5000
 
 

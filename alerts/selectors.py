@@ -104,14 +104,19 @@ def alerts_for(organization: Organization, filters: AlertFilters, *, user: Any =
         qs = qs.filter(assignee=user)
     elif filters.assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
+    elif _is_id(filters.assignee):
         qs = qs.filter(assignee_id=int(filters.assignee))
-    if filters.customer.isdigit():
+    if _is_id(filters.customer):
         qs = qs.filter(customer_id=int(filters.customer))
     elif filters.customer:
         qs = qs.filter(Q(customer__legal_name__icontains=filters.customer)
                        | Q(customer__external_id__iexact=filters.customer))
     return qs
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits within a 64-bit key ("²" is a digit to ``str.isdigit`` but no id)."""
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
 
 
 def active_count(organization: Organization, today: dt.date | None = None) -> int:

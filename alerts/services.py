@@ -5,6 +5,7 @@ the audit ledger; side effects (contingency actions, webhooks) run after commit.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -180,17 +181,31 @@ def alerts_sweep_all(*, organizations: Iterable[Organization], as_of: dt.date | 
     return {o.pk: evaluate_customers(organization=o, as_of=as_of) for o in organizations}
 
 
+_pending = threading.local()
+
+
 def evaluate_on_commit(organization_id: int, customer_ids: Iterable[int]) -> None:
     """Queue the evaluation of some customers for when the current transaction commits (payment posted,
-    order created, statement or signal recorded or imported, grade changed): one task, seconds later."""
+    order created, statement or signal recorded or imported, grade changed): one task, seconds later.
+
+    The customers of one transaction are gathered: the first callback after commit sends one task for all
+    of them (a demo load's seven imports evaluate the book once, not seven times) and the others find
+    nothing left. Ids gathered in a transaction that rolled back go with the next commit's task: an
+    evaluation more, which changes nothing."""
+    pending: dict[int, set[int]] = _pending.__dict__.setdefault("ids", {})
+    pending.setdefault(organization_id, set()).update(int(c) for c in customer_ids)
+    # robust: a failure to queue (or, in-process, to evaluate) is logged and never fails the committed write
+    transaction.on_commit(lambda: _flush(organization_id), robust=True)
+
+
+def _flush(organization_id: int) -> None:
     from .tasks import evaluate_customer, evaluate_customer_list
 
-    ids = sorted({int(c) for c in customer_ids})
-    # robust: a failure to queue (or, in-process, to evaluate) is logged and never fails the committed write
+    ids = sorted(_pending.__dict__.get("ids", {}).pop(organization_id, set()))
     if len(ids) == 1:
-        transaction.on_commit(lambda: evaluate_customer.delay(organization_id, ids[0]), robust=True)
+        evaluate_customer.delay(organization_id, ids[0])
     elif ids:
-        transaction.on_commit(lambda: evaluate_customer_list.delay(organization_id, ids), robust=True)
+        evaluate_customer_list.delay(organization_id, ids)
 
 
 # --- lifecycle ------------------------------------------------------------------------------------

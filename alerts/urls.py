@@ -5,4 +5,5 @@ from . import views
 urlpatterns = [
     path("", views.AlertListView.as_view(), name="alert-list"),
     path("<int:pk>/", views.AlertDetailView.as_view(), name="alert-detail"),
+    path("thresholds/", views.AlertPolicyView.as_view(), name="alert-policy"),
 ]

@@ -104,3 +104,50 @@ class AlertDetailView(TenantViewMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=exc.status)
         messages.success(request, _("Alert updated."))
         return redirect("alert-detail", pk=alert.pk)
+
+
+class AlertPolicyView(TenantViewMixin, TemplateView):
+    """The organization's thresholds beside the documented defaults; credit managers change them."""
+
+    template_name = "alerts/policy.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from .indicators import DEFAULTS, thresholds_for
+
+        org = self.request.organization
+        current = thresholds_for(org)
+        rows = [(name, indicator_name(name), [(key, default, current[name].get(key), f"{name}.{key}")
+                                              for key, default in values.items()])
+                for name, values in DEFAULTS.items()]
+        return {**super().get_context_data(**kwargs), "section": "alerts", "rows": rows,
+                "can_edit": has_capability(self.request, Cap.POLICY_EDIT)}
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        from .indicators import DEFAULTS, thresholds_for
+
+        require_capability(request, Cap.POLICY_EDIT)
+        org = request.organization  # type: ignore[attr-defined]
+        current = thresholds_for(org)
+        changes: dict[str, dict[str, Any]] = {}
+        for name, values in DEFAULTS.items():
+            for key in values:
+                field = f"{name}.{key}"
+                if key == "enabled":
+                    posted: Any = field in request.POST
+                elif field in request.POST:
+                    posted = request.POST[field].strip()
+                else:
+                    continue
+                if str(posted) != str(current[name][key]):
+                    changes.setdefault(name, {})[key] = posted
+        if not changes:
+            messages.info(request, _("Nothing changed."))
+            return redirect("alert-policy")
+        try:
+            services.alert_policy_update(organization=org, actor=request.user, thresholds=changes,
+                                         reason=request.POST.get("reason", "").strip()[:2000])
+        except AppError as exc:
+            messages.error(request, exc.message)
+            return self.render_to_response(self.get_context_data(), status=exc.status)
+        messages.success(request, _("Thresholds saved."))
+        return redirect("alert-policy")

@@ -94,6 +94,25 @@ def webhook_enqueue(*, alerts: Sequence[Alert], event: str) -> int:
     return len(rows)
 
 
+@transaction.atomic
+def webhook_endpoint_save(*, endpoint: WebhookEndpoint, actor: Any) -> WebhookEndpoint:
+    """Create or change an integrator's endpoint (the admin): in the ledger, the secret never written there."""
+    from credit_platform.permissions import actor_has_capability
+    from credit_platform.roles import Cap
+
+    if not actor_has_capability(actor, endpoint.organization_id, Cap.ORG_ADMIN):
+        from credit_platform.errors import AppError, ErrorCode
+
+        raise AppError(ErrorCode.PERMISSION_DENIED, "Only administrators may configure webhooks.", status=403)
+    endpoint.full_clean(exclude=["organization"])
+    created = endpoint.pk is None
+    endpoint.save()
+    audit_append(organization=endpoint.organization_id, actor=actor,
+                 action="webhook.endpoint_created" if created else "webhook.endpoint_changed", obj=endpoint,
+                 after={"url": endpoint.url, "events": endpoint.events, "is_active": endpoint.is_active})
+    return endpoint
+
+
 def webhook_attempt(delivery_id: int, *, now: dt.datetime | None = None) -> WebhookDelivery:
     """One attempt at a delivery. Success marks it delivered; a failure schedules the next attempt
     (``next_attempt_at``) with exponential backoff, or marks it failed after ``MAX_ATTEMPTS``."""

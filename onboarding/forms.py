@@ -75,3 +75,7 @@ class CompleteLoadForm(forms.Form):
                     raise forms.ValidationError(_("'%(value)s' is not a date (YYYY-MM-DD).")
                                                 % {"value": part.strip()[:20]}) from None
         return out
+
+
+class CalendarForm(forms.Form):
+    fiscal_year_start_month = forms.TypedChoiceField(label=_("Fiscal year starts in"), choices=MONTHS, coerce=int)

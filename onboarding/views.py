@@ -20,7 +20,7 @@ from credit_platform.services import membership_revoke, membership_update
 from credit_platform.tenancy import SESSION_KEY
 
 from . import services
-from .forms import AcceptForm, CompleteLoadForm, InviteForm, MembershipForm, OrganizationForm
+from .forms import AcceptForm, CalendarForm, CompleteLoadForm, InviteForm, MembershipForm, OrganizationForm
 from .models import Invitation
 
 
@@ -81,9 +81,15 @@ def team(request: HttpRequest) -> HttpResponse:
     rows = [(m, MembershipForm(initial={"role": m.role, "approval_limit": m.approval_limit,
                                         "is_active": m.is_active}, prefix=f"m{m.pk}")) for m in memberships]
     invitations = Invitation.objects.for_organization(org).filter(status=Invitation.Status.PENDING)
+    calendar = CalendarForm(request.POST if request.POST.get("action") == "calendar" else None,
+                            initial={"fiscal_year_start_month": services.fiscal_year_start_month(org)})
+    if request.method == "POST" and request.POST.get("action") == "calendar" and calendar.is_valid():
+        services.organization_calendar_set(organization=org, actor=request.user, **calendar.cleaned_data)
+        messages.success(request, _("The fiscal calendar is saved."))
+        return redirect("onboarding-team")
     status = 400 if request.method == "POST" else 200
     return render(request, "onboarding/team.html", {"rows": rows, "invite": invite, "invitations": invitations,
-                                                    "organization": org}, status=status)
+                                                    "organization": org, "calendar": calendar}, status=status)
 
 
 @login_required

@@ -47,17 +47,19 @@ def test_dbt_deterioration_fires_at_ten_days_up_not_nine(org):
     assert hits[up10.pk].value == pytest.approx(10.0)
 
 
-def test_dbt_deterioration_needs_two_payments_in_each_period(org):
+def test_dbt_deterioration_needs_a_payment_in_each_period(org):
     customer = CustomerFactory(organization=org)
-    paid_late(customer, paid_days_ago=100, late=0)
     paid_late(customer, paid_days_ago=10, late=60)
     paid_late(customer, paid_days_ago=20, late=60)
+    paid_late(customer, paid_days_ago=200, late=0)  # before the prior period
 
     assert fired(org, "dbt_deterioration") == {}
 
 
-def test_overdue_over_limit_fires_at_a_quarter_of_the_limit(org):
-    at, under = (CustomerFactory(organization=org, credit_limit=Decimal("1000")) for _ in range(2))
+def test_overdue_over_limit_fires_at_a_quarter_of_the_limit_and_is_high_from_half(org):
+    at, under, half = (CustomerFactory(organization=org, credit_limit=Decimal("1000")) for _ in range(3))
+    InvoiceFactory(customer=half, organization=org, issue_date=days_ago(60), due_date=days_ago(30),
+                   amount=Decimal("500.00"))
     InvoiceFactory(customer=at, organization=org, issue_date=days_ago(60), due_date=days_ago(30),
                    amount=Decimal("250.00"))
     InvoiceFactory(customer=under, organization=org, issue_date=days_ago(60), due_date=days_ago(30),
@@ -65,8 +67,9 @@ def test_overdue_over_limit_fires_at_a_quarter_of_the_limit(org):
 
     hits = fired(org, "overdue_over_limit")
 
-    assert set(hits) == {at.pk}
+    assert set(hits) == {at.pk, half.pk}
     assert hits[at.pk].value == pytest.approx(0.25)
+    assert (hits[at.pk].severity, hits[half.pk].severity) == ("medium", "high")
 
 
 def test_limit_utilisation_fires_at_ninety_percent(org):
@@ -87,21 +90,23 @@ def _score(org, model, customer, as_of, grade, pd_):
 
 def test_downgrade_fires_at_two_notches_or_doubled_pd(org):
     model = ScoringModel.objects.create(organization=org, version=1, kind="expert", name="x", algorithm="expert")
-    two, one, doubled, almost = (CustomerFactory(organization=org) for _ in range(4))
+    two, one, doubled, almost, to_ten = (CustomerFactory(organization=org) for _ in range(5))
     then, now = days_ago(95), days_ago(1)
     for customer, (g0, p0), (g1, p1) in (
         (two, (3, 0.010), (5, 0.015)),
         (one, (3, 0.010), (4, 0.015)),
         (doubled, (3, 0.010), (3, 0.020)),
         (almost, (3, 0.010), (4, 0.0199)),
+        (to_ten, (5, 0.040), (7, 0.100)),
     ):
         _score(org, model, customer, then, g0, p0)
         _score(org, model, customer, now, g1, p1)
 
     hits = fired(org, "downgrade")
 
-    assert set(hits) == {two.pk, doubled.pk}
+    assert set(hits) == {two.pk, doubled.pk, to_ten.pk}
     assert [r["code"] for r in hits[two.pk].reasons] == ["downgrade_notches"]
+    assert (hits[two.pk].severity, hits[to_ten.pk].severity) == ("medium", "high")  # high from a PD of 10%
     assert [r["code"] for r in hits[doubled.pk].reasons] == ["downgrade_pd"]
 
 
@@ -141,7 +146,7 @@ def test_adverse_signals_within_the_window_and_insolvency_is_critical(org):
     hits = fired(org, "adverse_signal")
 
     assert set(hits) == {news.pk, filing.pk}
-    assert (hits[news.pk].severity, hits[filing.pk].severity) == ("high", "critical")
+    assert (hits[news.pk].severity, hits[filing.pk].severity) == ("medium", "critical")
 
 
 def test_broken_promise_within_sixty_days(org):

@@ -210,3 +210,18 @@ def test_limit_utilisation_counts_open_orders_as_the_order_credit_check_does(org
     assert "exposure 950.00 EUR (open receivables and orders) uses 95%" in alert.title
     assert limit_figures(org, AS_OF, [customer.pk])[customer.pk].open == exposure_by_customer(
         org, [customer.pk], as_of=AS_OF)[customer.pk] == Decimal("950.00")
+
+
+def test_the_customers_of_one_transaction_are_evaluated_by_one_task(org, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from alerts import services, tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.evaluate_customer_list, "delay", lambda org_id, ids: sent.append((org_id, ids)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.evaluate_on_commit(org.pk, [3, 1])
+        services.evaluate_on_commit(org.pk, [2, 3])
+
+    assert sent == [(org.pk, [1, 2, 3])]

@@ -132,3 +132,36 @@ def test_api_lists_and_updates(client, org, member, alerts):
     assert bad.status_code == 400
     wrong = client.post(f"/api/v1/alerts/{row['id']}/", {"action": "explode"}, content_type="application/json")
     assert wrong.status_code == 400 and "action" in str(wrong.json())
+
+
+def test_credit_managers_change_thresholds_on_the_page(client, org, member):
+    from credit_platform.models import AuditEntry
+
+    client.force_login(member(org, Role.CREDIT_OFFICER))
+    assert client.post(reverse("alert-policy"), {"limit_utilisation.share": "0.8"}).status_code == 403
+    manager = member(org, Role.CREDIT_MANAGER)
+    client.force_login(manager)
+    page = client.get(reverse("alert-policy")).content.decode()
+    assert 'name="order_anomaly.ratio" value="3.0"' in page
+
+    bad = client.post(reverse("alert-policy"), {"limit_utilisation.share": "lots",
+                                                 **{f"{k}.enabled": "on" for k in ("limit_utilisation",)}})
+    assert bad.status_code == 400
+    assert "limit_utilisation.share: &#x27;lots&#x27; is not a number" in bad.content.decode()
+    assert not AlertPolicy.objects.filter(organization=org).exists()
+
+    client.post(reverse("alert-policy"), {"limit_utilisation.share": "0.8", "reason": "downturn",
+                                          **{f"{k}.enabled": "on" for k in ("limit_utilisation", "covenant")}})
+    policy = AlertPolicy.objects.get(organization=org)
+    assert policy.thresholds["limit_utilisation"] == {"share": 0.8}
+    assert policy.thresholds["order_anomaly"] == {"enabled": False}  # its box was not ticked
+    assert AuditEntry.objects.filter(organization=org, action="alert.policy_changed", actor=manager,
+                                     reason="downturn").exists()
+
+
+def test_odd_filter_values_answer_an_empty_or_full_list_not_an_error(client, org, member, alerts):
+    client.force_login(member(org, Role.COLLECTOR))
+    for params in ({"customer": "²"}, {"assignee": "99999999999999999999999"}, {"severity": "bogus"},
+                   {"status": "weird"}, {"page": "x"}):
+        assert client.get(reverse("alert-list"), params).status_code == 200
+        assert client.get("/api/v1/alerts/", params).status_code in (200, 404)

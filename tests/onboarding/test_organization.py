@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -159,3 +160,15 @@ def test_a_signed_in_user_accepts_only_an_invitation_to_their_own_address(org, m
         invitation_accept(token=_link_token(link), user=other)
     zoe = get_user_model().objects.create_user("zoe", email="Zoe@example.com", password="Zoe-pass-2026x")
     assert invitation_accept(token=_link_token(link), user=zoe).role == Role.AUDITOR
+
+
+def test_the_administrator_changes_the_fiscal_calendar_in_the_ledger(client, org, member):
+    client.force_login(member(org, Role.ADMIN))
+    assert client.post("/onboarding/team/", {"action": "calendar", "fiscal_year_start_month": "13"}).status_code == 400
+    assert client.post("/onboarding/team/", {"action": "calendar", "fiscal_year_start_month": "10"}).status_code == 302
+    profile = OrganizationProfile.objects.get(organization=org)
+    assert profile.fiscal_year_start_month == 10
+    assert str(profile.fiscal_year_start(date(2026, 11, 29))) == "2026-10-01"
+    assert str(profile.fiscal_year_start(date(2026, 9, 30))) == "2025-10-01"
+    entry = AuditEntry.objects.for_organization(org).get(action="organization.calendar_set")
+    assert entry.after == {"fiscal_year_start_month": 10}

@@ -11,6 +11,7 @@ from celery.signals import task_received
 
 import limits.tasks  # noqa: F401 - the step after scoring in the same canvas
 import scoring.tasks  # noqa: F401 - registers the shared tasks on every app
+from alerts.models import Alert
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from customers.models import Customer
@@ -67,10 +68,12 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
         scores = Score.objects.filter(organization=org, as_of=day)
         assert scores.count() == scores.values("customer").distinct().count() == n
         assert Customer.objects.for_organization(org).count() == n
-    # the next step of the canvas: limits after grades (recommended limits for every customer)
+    # the next steps of the canvas after grades: limits (recommended limits for every customer) and the
+    # early-warning sweep of each organization (alerts)
     from limits.models import RecommendedLimit
 
     wait_for(lambda: RecommendedLimit.objects.filter(organization__in=[first, second]).count() == 90)
+    wait_for(lambda: received.count("alerts.sweep") == 2 and Alert.objects.filter(organization=first).exists())
     assert sorted(set(received)) == ["alerts.sweep", "limits.after_scoring", "scoring.monitor_run",
                                      "scoring.nightly", "scoring.run_organization", "scoring.score_chunk"]
     assert received.count("scoring.score_chunk") == 5 and received.count("scoring.monitor_run") == 2
