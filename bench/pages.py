@@ -52,16 +52,17 @@ def grow_book(org_id: int, copies: int) -> None:
     """Copy the organization's book ``copies`` times inside the organization, in SQL: every id shifted by
     a multiple of the table's largest id, unique numbers suffixed; the copies are new customers with the
     same history shape."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from customers.models import Customer, ExternalSignal, FinancialStatement
     from receivables.models import Allocation, CreditNote, Invoice, Order, Payment
     from scoring.models import CurrentScore, GradeChange, Score
 
-    tables = [Customer, Invoice, Payment, CreditNote, Order, Allocation, FinancialStatement, ExternalSignal,
+    # parents before children; the foreign keys are checked at commit (PostgreSQL: deferred)
+    tables = [Customer, Order, Invoice, Payment, CreditNote, Allocation, FinancialStatement, ExternalSignal,
               Score, CurrentScore, GradeChange]
     suffixed = {"external_id", "number", "reference"}
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         offsets = {}
         for model in tables:
             cursor.execute(f"SELECT coalesce(max(id), 0) FROM {model._meta.db_table}")

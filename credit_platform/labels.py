@@ -269,6 +269,21 @@ LABELS: dict[str, Any] = {
     "psi max": _("psi max"),
     "backtest": _("backtest"),
     "alerts raised": _("alerts raised"),
+    "champion": _("champion"),
+    "decided at": _("decided at"),
+    "decided by": _("decided by"),
+    "log": _("log"),
+    "progress": _("progress"),
+    "promotion request": _("promotion request"),
+    "proposed by system": _("proposed by system"),
+    "recorded at": _("recorded at"),
+    "recorded by": _("recorded by"),
+    "requested by": _("requested by"),
+    "risk level change": _("risk level change"),
+    "shadow score": _("shadow score"),
+    "started by": _("started by"),
+    "training run": _("training run"),
+    "valid from": _("valid from"),
 }
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
-from receivables.selectors import customer_balances, open_orders_by_customer, portfolio_aging
+from receivables.selectors import balances_and_aging, open_orders_by_customer
 from scoring.selectors import grade_distribution
 
 from .bounds import parse_date_param
@@ -30,8 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     as_of = parse_date_param(request.GET.get("as_of", "")) or today
     customers = Customer.objects.for_organization(org)
     by_status = dict(customers.order_by().values_list("status").annotate(n=Count("id")))
-    aging = portfolio_aging(org, as_of)
-    balances = customer_balances(org, as_of)
+    balances, aging = balances_and_aging(org, as_of)  # one read of the book for both
     orders = open_orders_by_customer(org, as_of)
     exposure = {cid: b.open for cid, b in balances.items()}
     for cid, amount in orders.items():

@@ -90,6 +90,13 @@ def recent_notes(organization: Organization, customer: Customer, limit: int = 10
                 .select_related("author").order_by("-contacted_at")[:limit])
 
 
+def open_alerts(organization: Organization, customer: Customer, limit: int = 10) -> list[Any]:
+    from alerts.models import Alert
+
+    return list(Alert.objects.filter(organization=organization, customer=customer,
+                                     status__in=[Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED])[:limit])
+
+
 def customer_dossier(organization: Organization, customer: Customer, as_of: dt.date) -> dict[str, Any]:
     trail = customer_audit_trail(organization, customer)
     behaviour = payment_behaviour(organization, customer, as_of)
@@ -99,5 +106,6 @@ def customer_dossier(organization: Organization, customer: Customer, as_of: dt.d
         "behaviour": behaviour,
         "behaviour_chart": behaviour_chart(behaviour),
         "notes": recent_notes(organization, customer),
+        "alerts": open_alerts(organization, customer),
     }
 

@@ -15,6 +15,7 @@ from credit_platform.exports import export_format, export_response
 from credit_platform.permissions import TenantViewMixin, has_capability
 from credit_platform.roles import Cap
 
+from .actions import customer_actions
 from .dossier import customer_dossier
 from .listing import CustomerQuery, customer_listing
 from .models import Country, Customer, Sector
@@ -105,6 +106,7 @@ class CustomerDetailView(TenantViewMixin, DetailView):
         context.update(customer_360(org, self.object, as_of))
         context.update(customer_dossier(org, self.object, as_of))
         context["can_work"] = has_capability(self.request, Cap.COLLECTIONS)
+        context["more_actions"] = customer_actions(self.request, self.object)
         context["can_audit"] = has_capability(self.request, Cap.AUDIT_VIEW) or has_capability(
             self.request, Cap.CUSTOMERS_EDIT)
         return context

@@ -176,6 +176,19 @@ def customer_balances(
     do, so a customer's figures agree to the cent on every page."""
     rows = open_items_grouped(organization, as_of, by_customer=True, customer_ids=customer_ids)
     fx = FxTable.load(organization, as_of, {r[1] for r in rows})
+    return balances_from_rows(rows, fx)
+
+
+def balances_and_aging(organization: Organization, as_of: dt.date) -> tuple[dict[int, CustomerBalance], Aging]:
+    """Every customer's balance and the portfolio's aging from one read of the book (the overview shows
+    both): the aging sums the per-customer rows per currency and bucket, as ``portfolio_aging`` does."""
+    rows = open_items_grouped(organization, as_of, by_customer=True)
+    fx = FxTable.load(organization, as_of, {r[1] for r in rows})
+    return balances_from_rows(rows, fx), aging_from_rows((r[1:] for r in rows), as_of, fx)
+
+
+def balances_from_rows(rows: list[tuple], fx: FxTable) -> dict[int, CustomerBalance]:
+    """(customer, currency, bucket, amount, count, oldest due) rows -> balances in base currency."""
     parts: dict[tuple[int, str], dict[str, Decimal]] = defaultdict(dict)
     out: dict[int, CustomerBalance] = defaultdict(CustomerBalance)
     for customer_id, currency, bucket, amount, count, oldest in rows:

@@ -31,7 +31,8 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from credit_platform.audit import audit_append
 from credit_platform.models import Organization
@@ -315,20 +316,30 @@ def statement_dispatch_send(dispatch: StatementDispatch) -> StatementDispatch:
         try:
             with transaction.atomic():  # a savepoint: a database error while building leaves d writable
                 pdf = statement_pdf(statement_build(d.organization, d.customer, d.as_of))
-            subject = " ".join(f"Statement of account as of {d.as_of:%Y-%m-%d} - {d.organization.name}".split())
-            mail = EmailMessage(
-                subject[:300],
-                f"Dear {d.customer.legal_name},\n\nplease find attached your statement of account as of "
-                f"{d.as_of:%Y-%m-%d}.\n\nKind regards,\n{d.organization.name} - Credit management\n",
-                settings.DEFAULT_FROM_EMAIL,
-                [d.to_email],
-            )
+            names = {"day": f"{d.as_of:%Y-%m-%d}", "org": d.organization.name, "name": d.customer.legal_name}
+            with translation.override(customer_language(d.customer)):
+                subject = " ".join((gettext("Statement of account as of %(day)s - %(org)s") % names).split())
+                body = gettext("Dear %(name)s,\n\nplease find attached your statement of account as of %(day)s."
+                               "\n\nKind regards,\n%(org)s - Credit management\n") % names
+            mail = EmailMessage(subject[:300], body, settings.DEFAULT_FROM_EMAIL, [d.to_email])
             mail.attach(attachment_filename(d.customer.external_id, d.as_of), pdf, "application/pdf")
             mail.send()
         except Exception as exc:  # recorded on the dispatch and in the ledger; the batch goes on
             logger.warning("statement %s of customer %s to %s failed: %r", d.pk, d.customer_id, d.to_email, exc)
             return _record(d, "failed", f"{type(exc).__name__}: {exc}")
         return _record(d, "sent")
+
+
+def customer_language(customer: Customer) -> str:
+    """The language the customer reads: its collections profile's, else Chinese for customers in CN, HK,
+    MO and TW (as the dunning messages choose), else English."""
+    from .dunning.messages import ZH_COUNTRIES
+    from .models import CollectionProfile
+
+    chosen = CollectionProfile.objects.filter(customer=customer).values_list("language", flat=True).first()
+    if chosen:
+        return chosen
+    return "zh-hans" if customer.country_id in ZH_COUNTRIES else "en"
 
 
 @transaction.atomic

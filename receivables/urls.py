@@ -9,4 +9,5 @@ urlpatterns = [
     path("customers/<int:pk>/statement.pdf", views.StatementPdfView.as_view(), name="collections-statement"),
     path("dunning/", views.DunningView.as_view(), name="collections-dunning"),
     path("ecl/", views.EclView.as_view(), name="collections-ecl"),
+    path("invoices/", views.InvoiceListView.as_view(), name="collections-invoices"),
 ]

@@ -601,3 +601,63 @@ class EclView(TenantViewMixin, TemplateView):
             messages.success(request, _("ECL settings saved."))
             return redirect("collections-ecl")
         return self.render_to_response(self.get_context_data(settings_form=form))
+
+
+class InvoiceListView(TenantViewMixin, TemplateView):
+    """Invoices as of a date, with the list conventions: search, filters (state, currency, customer),
+    sortable columns, pages of 50, CSV/XLSX export of the filtered list. Open amounts come from the one
+    open-balance rule (``Invoice.objects.with_balances``)."""
+
+    template_name = "receivables/invoices.html"
+    SORTS = {"number": "number", "issued": "issue_date", "due": "due_date", "amount": "amount",
+             "open": "open_amount", "customer": "customer__legal_name"}
+
+    def _query(self) -> tuple[dt.date, Any, str]:
+        org, params = self.request.organization, self.request.GET
+        as_of = _as_of(self.request)
+        qs = (invoices_of(org).filter(issue_date__lte=as_of).with_balances(as_of)
+              .select_related("customer"))
+        state = params.get("state", "")
+        if state == "open":
+            qs = qs.filter(open_amount__gt=0)
+        elif state == "overdue":
+            qs = qs.filter(open_amount__gt=0, due_date__lt=as_of)
+        elif state == "settled":
+            qs = qs.filter(open_amount__lte=0)
+        if params.get("currency"):
+            qs = qs.filter(currency=params["currency"].upper()[:3])
+        if params.get("customer", "").isdigit():
+            qs = qs.filter(customer_id=int(params["customer"]))
+        q = params.get("q", "").strip()
+        if q:
+            qs = qs.filter(Q(number__icontains=q) | Q(customer__legal_name__icontains=q)
+                           | Q(customer__external_id__iexact=q))
+        sort = params.get("sort", "-due")
+        key = sort.lstrip("-")
+        if key not in self.SORTS:
+            sort, key = "-due", "due"
+        qs = qs.order_by(("-" if sort.startswith("-") else "") + self.SORTS[key], "pk")
+        return as_of, qs, sort
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        fmt = export_format(request)
+        if not fmt:
+            return super().get(request, *args, **kwargs)
+        as_of, qs, _sort = self._query()
+        headers = [_("Number"), _("Customer"), _("External id"), _("Issued"), _("Due"), _("Currency"), _("Amount"),
+                   pgettext("amount", "Open"), _("Days past due"), _("As of")]
+        data = ([i.number, i.customer.legal_name, i.customer.external_id, i.issue_date, i.due_date, i.currency,
+                 i.amount, i.open_amount, i.days_past_due(as_of, i.open_amount), as_of] for i in qs.iterator())
+        return export_response(fmt, f"invoices-{as_of.isoformat()}", headers, data)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        as_of, qs, sort = self._query()
+        page = Paginator(qs, 50).get_page(self.request.GET.get("page"))
+        for inv in page.object_list:
+            inv.dpd = inv.days_past_due(as_of, inv.open_amount)
+        keep = self.request.GET.copy()
+        keep.pop("page", None)
+        keep.pop("sort", None)
+        return {**super().get_context_data(**kwargs), "as_of": as_of, "page_obj": page,
+                "invoices": page.object_list, "count": page.paginator.count, "params": self.request.GET,
+                "current_sort": sort, "sort_base": keep.urlencode()}

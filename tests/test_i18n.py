@@ -112,3 +112,27 @@ def test_the_admin_reads_in_chinese(client, org, member):
     assert "信用平台" in page
     form = client.get(reverse("admin:customers_customer_add")).content.decode()
     assert "法定名称" in form and "Legal name" not in form
+
+
+@pytest.mark.django_db
+def test_the_statement_e_mail_reads_in_the_customers_language(org, settings, django_capture_on_commit_callbacks):
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.core import mail
+
+    from receivables.statements import statement_send
+    from tests.factories import InvoiceFactory
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    chinese = CustomerFactory(organization=org, legal_name="北京长城贸易有限公司", email="ap@cn.example.com",
+                              country_id="CN")
+    english = CustomerFactory(organization=org, legal_name="Acme Ltd", email="ap@acme.example.com")
+    for c in (chinese, english):
+        InvoiceFactory(customer=c, amount=Decimal("100.00"), issue_date=dt.date(2026, 1, 1))
+        with django_capture_on_commit_callbacks(execute=True):
+            statement_send(customer=c, as_of=dt.date(2026, 3, 1), actor=None)
+    by_to = {m.to[0]: m for m in mail.outbox}
+    zh = by_to["ap@cn.example.com"]
+    assert "对账单" in zh.subject and "北京长城贸易有限公司：" in zh.body
+    assert by_to["ap@acme.example.com"].subject.startswith("Statement of account as of 2026-03-01")

@@ -152,3 +152,31 @@ def test_main_pages_cost_the_same_queries_on_a_book_five_times_larger(officer, o
     score_customers(organization=org)
     after = [_queries(officer, url, params) for url, params in pages]
     assert after == before
+
+
+def test_invoice_list_filters_sorts_pages_and_exports(officer, org):
+    make_book(org, 3)
+    page = officer.get(reverse("collections-invoices"), {"state": "open", "sort": "-open"})
+    assert page.status_code == 200 and page.context["count"] == 3
+    opens = [i.open_amount for i in page.context["invoices"]]
+    assert opens == sorted(opens, reverse=True) and opens[0] == Decimal(100 + 50 * 2) - Decimal("40.00")
+    assert officer.get(reverse("collections-invoices"), {"state": "settled"}).context["count"] == 0
+    export = officer.get(reverse("collections-invoices"), {"state": "overdue", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Number" and len(rows) == 4
+
+
+def test_other_apps_add_their_actions_to_the_customer_360(officer, org):
+    from customers import actions
+
+    c = make_book(org, 1)[0]
+
+    def provider(request, customer):
+        yield actions.CustomerAction("Request a limit", f"/limits/new/?customer={customer.pk}")
+
+    actions.register_customer_action(provider)
+    try:
+        page = officer.get(reverse("customer-detail", args=[c.pk])).content.decode()
+    finally:
+        actions._PROVIDERS.remove(provider)
+    assert f'href="/limits/new/?customer={c.pk}">Request a limit</a>' in page
