@@ -252,9 +252,13 @@ def notify_decreases(organization: Organization, lines: list[str], day: dt.date)
         "user") if m.user.email})
     if not to or not lines:
         return 0
-    body = "\n".join(lines[:200]) + (f"\n... and {len(lines) - 200} more" if len(lines) > 200 else "")
-    EmailMessage(subject=f"{organization.name}: {len(lines)} credit limit(s) decreased by the policy on {day}",
-                 body=body, to=to).send()
+    from django.utils.translation import gettext as _
+
+    more = _("... and %(count)s more") % {"count": len(lines) - 200} if len(lines) > 200 else ""
+    body = "\n".join([*lines[:200], more]).strip()
+    subject = _("%(org)s: %(count)s credit limit(s) decreased by the policy on %(day)s") % {
+        "org": organization.name, "count": len(lines), "day": day.isoformat()}
+    EmailMessage(subject=subject, body=body, to=to).send()
     return len(to)
 
 
