@@ -6,7 +6,9 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -c constraints.txt . && \
     DJANGO_SECRET_KEY=build-only-not-secret-000000000000000000000000000000000000 DJANGO_ALLOWED_HOSTS=build \
-    DATABASE_URL=sqlite:////tmp/build.db python manage.py collectstatic --noinput
+    DATABASE_URL=sqlite:////tmp/build.db python manage.py collectstatic --noinput && \
+    DJANGO_SECRET_KEY=build-only-not-secret-000000000000000000000000000000000000 DJANGO_ALLOWED_HOSTS=build \
+    DATABASE_URL=sqlite:////tmp/build.db python manage.py compile_catalogs
 RUN useradd --create-home credit && mkdir -p /app/var && chown -R credit /app/var
 USER credit
 EXPOSE 8000

@@ -26,12 +26,14 @@ install: $(RUNTIME)
 dev-install: $(DEV)
 
 run: $(RUNTIME)
+	$(BIN)/python manage.py compile_catalogs
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(DEV)
+	$(BIN)/python manage.py compile_catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV)

@@ -16,6 +16,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.core.exceptions import BadRequest, ImproperlyConfigured, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .errors import AppError
@@ -47,7 +48,7 @@ class CorrectionForm(forms.ModelForm):
     )
 
 
-@admin.display(description="Currency", ordering="currency")
+@admin.display(description=gettext_lazy("Currency"), ordering="currency")
 def currency_code(obj: Any) -> str:
     return obj.currency
 
@@ -96,7 +97,7 @@ class TenantAdmin(admin.ModelAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             # Another organization's object is as absent as a missing one: 404, not a redirect.
-            raise Http404("No such object in your organization.")
+            raise Http404(gettext('No such object in your organization.'))
         return obj
 
     def has_module_permission(self, request: HttpRequest) -> bool:

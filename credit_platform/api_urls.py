@@ -20,4 +20,6 @@ urlpatterns = [
     path("customers/<int:pk>/score/", scoring_api.CustomerScoreAPI.as_view(), name="customer-score"),
     path("grades/", scoring_api.GradeDistributionAPI.as_view(), name="grades"),
     path("limits/", include("limits.api_urls")),
+    path("alerts/", include("alerts.api_urls")),
+    path("imports/", include("credit_platform.imports.api_urls")),
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 
 from .audit import audit_append
 from .errors import AppError, ErrorCode
@@ -47,8 +48,9 @@ def record_correct(*, obj: models.Model, changes: Mapping[str, Any], editable: I
     if refused:
         raise AppError(
             ErrorCode.VALIDATION,
-            f"{', '.join(refused)} of a recorded {what} cannot be changed; only {', '.join(editable)} can be "
-            f"corrected (record a new document, e.g. a credit note, to change the rest).",
+            gettext('%(join)s of a recorded %(what)s cannot be changed; only %(join2)s can be corrected (record a '
+                    'new document, e.g. a credit note, to change the rest).') % {
+                'join': ', '.join(refused), 'what': what, 'join2': ', '.join(editable)},
             details={"fields": refused},
         )
     model = type(obj)
@@ -61,7 +63,8 @@ def record_correct(*, obj: models.Model, changes: Mapping[str, Any], editable: I
     if not changed:
         return stored
     if not reason.strip():
-        raise AppError(ErrorCode.VALIDATION, f"A correction of a {what} needs a reason; none was given.",
+        raise AppError(ErrorCode.VALIDATION, gettext('A correction of a %(what)s needs a reason; none was given.') % {
+            'what': what},
                        details={"fields": changed})
     stored.full_clean()
     stored.save(update_fields=changed)

@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .bounds import date_field, money_validators
@@ -23,7 +24,8 @@ from .tenancy import TenantOwned, TenantQuerySet
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not an IANA time zone (e.g. 'Europe/Berlin').")
+        raise ValidationError(gettext("'%(value)s' is not an IANA time zone (e.g. 'Europe/Berlin').") % {
+            'value': value})
 
 
 class Organization(models.Model):
@@ -96,10 +98,12 @@ class FXRate(TenantOwned):
 
 class AuditQuerySet(TenantQuerySet["AuditEntry"]):
     def update(self, **kwargs: Any) -> int:
-        raise AppError(ErrorCode.AUDIT_IMMUTABLE, "The audit ledger is append-only; entries cannot be changed.")
+        raise AppError(ErrorCode.AUDIT_IMMUTABLE, gettext('The audit ledger is append-only; entries cannot be '
+                                                          'changed.'))
 
     def delete(self) -> Any:
-        raise AppError(ErrorCode.AUDIT_IMMUTABLE, "The audit ledger is append-only; entries cannot be deleted.")
+        raise AppError(ErrorCode.AUDIT_IMMUTABLE, gettext('The audit ledger is append-only; entries cannot be '
+                                                          'deleted.'))
 
 
 class AuditHead(models.Model):
@@ -149,11 +153,13 @@ class AuditEntry(TenantOwned):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            raise AppError(ErrorCode.AUDIT_IMMUTABLE, "The audit ledger is append-only; entries cannot be changed.")
+            raise AppError(ErrorCode.AUDIT_IMMUTABLE, gettext('The audit ledger is append-only; entries cannot be '
+                                                              'changed.'))
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise AppError(ErrorCode.AUDIT_IMMUTABLE, "The audit ledger is append-only; entries cannot be deleted.")
+        raise AppError(ErrorCode.AUDIT_IMMUTABLE, gettext('The audit ledger is append-only; entries cannot be '
+                                                          'deleted.'))
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"

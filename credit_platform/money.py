@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pycountry
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from .errors import AppError, ErrorCode
 
@@ -40,7 +41,7 @@ CURRENCY_CHOICES = sorted((c.alpha_3, f"{c.alpha_3} - {c.name}") for c in pycoun
 
 def validate_currency(value: str) -> None:
     if value not in currency_codes():
-        raise ValidationError(f"'{value}' is not an ISO 4217 currency code (e.g. 'EUR').")
+        raise ValidationError(gettext("'%(value)s' is not an ISO 4217 currency code (e.g. 'EUR').") % {'value': value})
 
 
 def money(value: Decimal | int | str) -> Decimal:
@@ -121,8 +122,8 @@ class FxTable:
                 return Decimal(0)
             raise AppError(
                 ErrorCode.FX_RATE_MISSING,
-                f"No {currency}->{self.base_currency} rate on or before {self.as_of.isoformat()}; "
-                f"add one under FX rates.",
+                gettext('No %(currency)s->%(currency2)s rate on or before %(isoformat)s; add one under FX rates.') % {
+                    'currency': currency, 'currency2': self.base_currency, 'isoformat': self.as_of.isoformat()},
                 details={"currency": currency, "base_currency": self.base_currency, "as_of": self.as_of.isoformat()},
             ) from None
 

@@ -3,6 +3,7 @@ from base64 import b64decode
 from typing import Any, cast
 from urllib import parse
 
+from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 
@@ -25,7 +26,7 @@ class IdCursorPagination(CursorPagination):
         if encoded is None:
             return None
         invalid = ValidationError({self.cursor_query_param: [
-            "is not a cursor of this list: use the 'next' or 'previous' link of a page as it is."]})
+            gettext("is not a cursor of this list: use the 'next' or 'previous' link of a page as it is.")]})
         try:
             querystring = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
             tokens = parse.parse_qs(querystring, keep_blank_values=True, strict_parsing=True)

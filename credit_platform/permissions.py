@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .roles import Cap, role_has
@@ -34,7 +35,7 @@ def actor_has_capability(actor: Any, organization_id: int, capability: str) -> b
 
 def require_capability(request: HttpRequest, capability: str) -> None:
     if not has_capability(request, capability):
-        raise PermissionDenied(f"Your role may not do this ({capability}).")
+        raise PermissionDenied(gettext('Your role may not do this (%(capability)s).') % {'capability': capability})
 
 
 class TenantViewMixin(AccessMixin):
@@ -53,7 +54,7 @@ class TenantViewMixin(AccessMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if getattr(request, "organization", None) is None:
-            raise Http404("You are not a member of any organization.")
+            raise Http404(gettext('You are not a member of any organization.'))
         require_capability(request, self.capability)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 

@@ -13,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from .audit import audit_append
 from .models import FXRate, Membership, Organization
@@ -133,8 +134,9 @@ def membership_invite(*, organization: Organization, identifier: str, role: str,
     user = user_find(identifier)
     if user is None:
         if not password:
-            raise ValidationError({"password": "No account has this username or e-mail: give a password to "
-                                               f"create the account '{identifier.strip()}'."})
+            raise ValidationError({"password": gettext("No account has this username or e-mail: give a password to "
+                                                       "create the account '%(strip)s'.") % {
+                'strip': identifier.strip()}})
         username = identifier.strip()
         if "@" in username and not email:
             email = username
@@ -144,7 +146,8 @@ def membership_invite(*, organization: Organization, identifier: str, role: str,
         user.set_password(password)
         user.save()
     elif Membership.objects.filter(user=user, organization=organization).exists():
-        raise ValidationError({"identifier": f"{user.get_username()} is already a member of {organization}."})
+        raise ValidationError({"identifier": gettext('%(username)s is already a member of %(organization)s.') % {
+            'username': user.get_username(), 'organization': organization}})
     return membership_grant(organization=organization, user=user, role=role, approval_limit=approval_limit,
                             actor=actor, reason=reason)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from .errors import AppError, ErrorCode
 
@@ -88,7 +89,8 @@ def resolve_membership(user: Any, organization_hint: str | int | None, *, strict
         if lookup is None and strict:
             raise AppError(
                 ErrorCode.BAD_REQUEST,
-                f"X-Organization: '{hint[:40]}' is neither an organization id nor an organization slug.",
+                gettext("X-Organization: '%(hint)s' is neither an organization id nor an organization slug.") % {
+                    'hint': hint[:40]},
                 status=400,
             )
         chosen = memberships.filter(**lookup).first() if lookup is not None else None
@@ -98,8 +100,9 @@ def resolve_membership(user: Any, organization_hint: str | int | None, *, strict
             mine = ", ".join(sorted(memberships.values_list("organization__slug", flat=True))) or "none"
             raise AppError(
                 ErrorCode.PERMISSION_DENIED,
-                f"X-Organization: you are not a member of organization '{hint[:60]}' (yours: {mine}); "
-                "nothing was done.",
+                gettext("X-Organization: you are not a member of organization '%(hint)s' (yours: %(mine)s); nothing "
+                        "was done.") % {
+                    'hint': hint[:60], 'mine': mine},
                 status=403,
             )
     return memberships.order_by("organization__name", "pk").first()

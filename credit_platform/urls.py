@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 
 from . import views
 
-admin.site.site_header = "Credit platform administration"
-admin.site.site_title = "Credit platform"
-admin.site.index_title = "Credit administration"
+admin.site.site_header = gettext_lazy("Credit platform administration")
+admin.site.site_title = gettext_lazy("Credit platform")
+admin.site.index_title = gettext_lazy("Credit administration")
 
 handler400 = "credit_platform.error_views.bad_request"
 handler403 = "credit_platform.error_views.permission_denied"
@@ -19,10 +20,12 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organization/switch/", views.switch_organization, name="switch-organization"),
     path("imports/", include("credit_platform.imports.urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("customers/", include("customers.urls")),
     path("receivables/", include("receivables.urls")),
     path("scoring/", include("scoring.urls")),
     path("limits/", include("limits.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("credit_platform.api_urls", "api"), namespace="api")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,12 +5,14 @@ from django.db import connection
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
 from receivables.selectors import customer_balances, open_orders_by_customer, portfolio_aging
 from scoring.selectors import grade_distribution
 
+from .bounds import parse_date_param
 from .errors import AppError
 from .models import ImportLog
 from .permissions import require_capability
@@ -24,7 +26,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if org is None:
         return render(request, "platform/no_organization.html", status=403)
     require_capability(request, Cap.VIEW)
-    as_of = org.local_date()
+    today = org.local_date()
+    as_of = parse_date_param(request.GET.get("as_of", "")) or today
     customers = Customer.objects.for_organization(org)
     by_status = dict(customers.order_by().values_list("status").annotate(n=Count("id")))
     aging = portfolio_aging(org, as_of)
@@ -38,6 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
     total_exposure = sum(exposure.values(), 0)
     context = {
         "as_of": as_of,
+        "today": today,
         "customer_count": sum(by_status.values()),
         "by_status": [(label, by_status.get(value, 0), value) for value, label in Customer.Status.choices],
         "aging": aging,
@@ -62,7 +66,7 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     except AppError:
         membership = None
     if membership is None or str(membership.organization_id) != request.POST.get("organization"):
-        raise Http404("You are not a member of that organization.")
+        raise Http404(gettext('You are not a member of that organization.'))
     request.session[SESSION_KEY] = membership.organization_id
     return redirect("home")
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.admin_base import CorrectionForm, TenantAdmin
@@ -48,6 +49,7 @@ class ReferenceAdmin(admin.ModelAdmin):
 @admin.register(Country)
 class CountryAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 
@@ -55,6 +57,7 @@ class CountryAdmin(ReferenceAdmin):
 @admin.register(Sector)
 class SectorAdmin(ReferenceAdmin):
     list_display = ["code", "name", "risk_level"]
+    readonly_fields = ["risk_level"]  # dated changes: scoring's "risk level changes" (history for training)
     list_filter = ["risk_level"]
     search_fields = ["code", "name"]
 
@@ -169,12 +172,12 @@ class FinancialStatementAdmin(TenantAdmin):
     readonly_fields = ["ratio_table"]
     date_hierarchy = "period_end"
 
-    @admin.display(description="Altman Z''")
+    @admin.display(description=gettext_lazy("Altman Z''"))
     def altman(self, obj: FinancialStatement) -> str:
         z = obj.ratios["altman_z2"]
         return "-" if z is None else f"{z:.2f} ({statements.altman_zone(z)})"
 
-    @admin.display(description="Ratios")
+    @admin.display(description=gettext_lazy("Ratios"))
     def ratio_table(self, obj: FinancialStatement) -> str:
         if obj.pk is None:
             return "-"

@@ -4,6 +4,7 @@ from typing import Any
 
 import django_filters
 from django.db import transaction
+from django.utils.translation import gettext
 from rest_framework import mixins, viewsets
 
 from credit_platform.api import TenantAPIMixin
@@ -93,8 +94,9 @@ class CustomerViewSet(
         existing = Customer.objects.for_organization(org).filter(external_id=ext).first()
         if existing is not None:
             raise AppError(
-                ErrorCode.CONFLICT, f"external_id '{ext}' already exists (customer id {existing.pk}); "
-                f"update it with PATCH /api/v1/customers/{existing.pk}/", details={"id": existing.pk}, status=409,
+                ErrorCode.CONFLICT, gettext("external_id '%(ext)s' already exists (customer id %(pk)s); update it "
+                                            "with PATCH /api/v1/customers/%(pk)s/") % {
+                    'ext': ext, 'pk': existing.pk}, details={"id": existing.pk}, status=409,
             )
         limit, terms = self._pop_credit_terms(serializer, None)
         self._save(Customer(organization=org, **serializer.validated_data), serializer)

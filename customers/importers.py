@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 
 import pandas as pd
+import pycountry
 from django.utils import timezone
 
 from credit_platform.audit import audit_append_many
@@ -23,6 +25,32 @@ def _table(model: type) -> str:
     return model._meta.db_table  # type: ignore[attr-defined]
 
 
+# Customers an import creates before their sector is known carry this code (a reference row added by the
+# onboarding app's migration) until someone completes them.
+UNKNOWN_SECTOR = "UNK"
+COUNTRY_HELP = "ISO 3166: name, alpha-2 (DE), alpha-3 (DEU) or numeric (276)"
+
+
+@cache
+def _country_lookup() -> dict[str, str]:
+    """Every way ISO 3166 writes a country (upper-cased) -> its alpha-2 code."""
+    out: dict[str, str] = {}
+    for c in pycountry.countries:
+        names = [c.alpha_2, c.alpha_3, c.numeric, str(int(c.numeric)), c.name,
+                 getattr(c, "common_name", ""), getattr(c, "official_name", "")]
+        for name in names:
+            if name:
+                out.setdefault(name.upper(), c.alpha_2)
+    return out
+
+
+def country_codes(values: pd.Series) -> pd.Series:
+    """Alpha-2 codes for countries written as a name, alpha-2, alpha-3 or numeric code; NA where unknown."""
+    text = values.astype("string").str.strip().str.upper()
+    text = text.where(~text.str.fullmatch(r"\d{1,3}(\.0)?").fillna(False), text.str.replace(".0", "", regex=False))
+    return text.map(_country_lookup())
+
+
 @register
 class CustomerImporter(Importer):
     kind = "customers"
@@ -33,7 +61,7 @@ class CustomerImporter(Importer):
         Column("external_id", required=True, max_length=64),
         Column("legal_name", required=True, max_length=200),
         Column("registration_number", max_length=64, default=""),
-        Column("country", required=True, max_length=2, help="ISO 3166 alpha-2, e.g. DE"),
+        Column("country", required=True, max_length=100, help=COUNTRY_HELP),
         Column("sector", required=True, max_length=8, help="NACE section code, e.g. C"),
         Column("size", "choice", choices=Customer.Size.values, default=Customer.Size.SMALL),
         Column("group_external_id", max_length=64),
@@ -52,9 +80,10 @@ class CustomerImporter(Importer):
         check_duplicates(frame, ["external_id"], errors, "external_id")
         countries = set(Country.objects.values_list("code", flat=True))
         sectors = set(Sector.objects.values_list("code", flat=True))
-        frame["country"] = frame["country"].str.upper()
-        errors.add_mask(frame, frame["country"].notna() & ~frame["country"].isin(countries), "country",
-                        "is not an ISO 3166 alpha-2 country code (e.g. DE)")
+        codes = country_codes(frame["country"])
+        errors.add_mask(frame, frame["country"].notna() & ~codes.isin(countries), "country",
+                        f"is not a country ({COUNTRY_HELP})")
+        frame["country"] = codes.where(codes.notna(), frame["country"])
         errors.add_mask(frame, frame["sector"].notna() & ~frame["sector"].isin(sectors), "sector",
                         f"is not a sector code; known: {', '.join(sorted(sectors))}")
         named_without_id = frame["group_name"].notna() & frame["group_external_id"].isna()

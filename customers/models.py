@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.bounds import ADDRESS_MAX_CHARS, bounded_text, date_field, money_validators
@@ -222,4 +223,4 @@ class ExternalSignal(TenantOwned):
 
     def clean(self) -> None:
         if self.kind == self.Kind.BUREAU_SCORE and (self.value is None or not 0 <= self.value <= 100):
-            raise ValidationError({"value": "A bureau score needs a value between 0 and 100."})
+            raise ValidationError({"value": gettext('A bureau score needs a value between 0 and 100.')})

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.services import evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append_many
 from credit_platform.corrections import record_correct, record_create, values_of
 
@@ -104,6 +105,7 @@ def customer_group_save(*, group: CustomerGroup, actor: Any, reason: str = "") -
 def statement_create(*, customer: Customer, actor: Any, reason: str = "", **values: Any) -> FinancialStatement:
     """Record a customer's financial statement (balance checked: assets = liabilities + equity)."""
     statement = FinancialStatement(organization_id=customer.organization_id, customer=customer, **values)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: covenants
     return record_create(obj=statement, fields=("customer", "period_end", *STATEMENT_EDITABLE), actor=actor,
                          action="statement.created", reason=reason)
 
@@ -121,6 +123,7 @@ def statement_correct(*, statement: FinancialStatement, changes: dict[str, Any],
 def signal_create(*, customer: Customer, actor: Any, reason: str = "", **values: Any) -> ExternalSignal:
     """Record an external signal (bureau score, litigation, news...) about a customer."""
     signal = ExternalSignal(organization_id=customer.organization_id, customer=customer, **values)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: litigation, news
     return record_create(obj=signal, fields=(*SIGNAL_IDENTITY, *SIGNAL_EDITABLE), actor=actor,
                          action="signal.created", reason=reason)
 

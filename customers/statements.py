@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 BALANCE_FIELDS = [
     "cash", "receivables", "inventory", "current_assets", "total_assets",
@@ -97,14 +98,14 @@ ALTMAN_SAFE = 2.60
 ALTMAN_DISTRESS = 1.10
 
 RATIO_LABELS = {
-    "current_ratio": "Current ratio",
-    "quick_ratio": "Quick ratio",
-    "debt_to_equity": "Debt / equity",
-    "interest_coverage": "Interest coverage",
-    "net_margin": "Net margin",
-    "roa": "Return on assets",
-    "ocf_to_current_liabilities": "Operating cash flow / current liabilities",
-    "altman_z2": "Altman Z''",
+    "current_ratio": _("Current ratio"),
+    "quick_ratio": _("Quick ratio"),
+    "debt_to_equity": _("Debt / equity"),
+    "interest_coverage": _("Interest coverage"),
+    "net_margin": _("Net margin"),
+    "roa": _("Return on assets"),
+    "ocf_to_current_liabilities": _("Operating cash flow / current liabilities"),
+    "altman_z2": _("Altman Z''"),
 }
 
 

@@ -6,3 +6,8 @@ class LimitsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "limits"
     verbose_name = _("Credit limits")
+
+    def ready(self) -> None:
+        from . import contingency
+
+        contingency.register()  # early-warning alerts put holds and reviews through this app's services

@@ -11,14 +11,16 @@ from credit_platform.models import Organization
 from .models import LimitDecision
 
 
-def limits_as_of(organization: Organization, as_of: dt.date) -> dict[int, Decimal]:
-    """Customer id -> the limit (base currency, at the decision's rate) of its latest decision taken on or
-    before ``as_of``; an expired decision counts 0. Customers without a decision by then are absent."""
+def limits_as_of(organization: Organization, as_of: dt.date, *, in_base: bool = True) -> dict[int, Decimal]:
+    """Customer id -> the limit of its latest decision taken on or before ``as_of``: in base currency at
+    the decision's rate, or with ``in_base=False`` in the decision's own currency (the customer's, as
+    ``Customer.credit_limit``). An expired decision counts 0. Customers without a decision by then are
+    absent."""
     rows = (
         LimitDecision.objects.for_organization(organization)
         .filter(valid_from__lte=as_of)
         .order_by("customer_id", "-valid_from", "-pk")
-        .values_list("customer_id", "limit_base", "valid_until")
+        .values_list("customer_id", "limit_base" if in_base else "limit", "valid_until")
     )
     out: dict[int, Decimal] = {}
     for customer_id, limit_base, valid_until in rows:

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import DateField, Value
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.admin_base import CorrectionForm, ReadOnlyTenantAdmin, TenantAdmin
@@ -112,11 +113,12 @@ class OrderAdmin(TenantAdmin):
 class InvoiceStateFilter(admin.SimpleListFilter):
     """Open / overdue / settled, from the derived open balance (annotated by get_queryset)."""
 
-    title = "state"
+    title = gettext_lazy("state")
     parameter_name = "state"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("open", "Open"), ("overdue", "Overdue"), ("settled", "Settled")]
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("open", pgettext_lazy("amount", "Open")), ("overdue", gettext_lazy("Overdue")),
+                ("settled", gettext_lazy("Settled"))]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
         if self.value() == "open":
@@ -154,11 +156,11 @@ class InvoiceAdmin(TenantAdmin):
         business_date = Value(today, output_field=DateField())
         return super().get_queryset(request).with_balances(today).annotate(business_date=business_date)
 
-    @admin.display(description="Open", ordering="open_amount")
+    @admin.display(description=pgettext_lazy("amount", "Open"), ordering="open_amount")
     def open_amount(self, obj: Invoice) -> Any:
         return getattr(obj, "open_amount", None)
 
-    @admin.display(description="Days past due")
+    @admin.display(description=gettext_lazy("Days past due"))
     def days_past_due(self, obj: Invoice) -> int:
         if not hasattr(obj, "business_date"):
             return 0  # the add form: nothing is due yet
@@ -234,7 +236,7 @@ class PaymentAdmin(CashAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).with_unapplied()
 
-    @admin.display(description="Unapplied")
+    @admin.display(description=gettext_lazy("Unapplied"))
     def unapplied(self, obj: Payment) -> Any:
         return obj.unapplied if obj.pk else None
 

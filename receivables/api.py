@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.utils.translation import gettext
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -118,5 +119,5 @@ def _get(qs: Any, field: str, **lookup: Any) -> Any:
     obj = qs.filter(**lookup).first()
     if obj is None:
         value = next(iter(lookup.values()))
-        raise ValidationError({field: [f"'{value}' does not exist in your organization."]})
+        raise ValidationError({field: [gettext("'%(value)s' does not exist in your organization.") % {'value': value}]})
     return obj

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q
+from django.utils.translation import gettext as _
 
 from credit_platform.models import Organization
 from customers.models import Customer
@@ -311,17 +312,20 @@ def collections_file(organization: Organization, customer: Customer, as_of: dt.d
         for n in notes[:50]
     ]
     history += [
-        (p.made_on, "promise", f"Promise {p.amount} {p.currency} by {p.promised_date}",
+        (p.made_on, "promise", _("Promise %(amount)s %(currency)s by %(day)s") % {
+            "amount": p.amount, "currency": p.currency, "day": p.promised_date},
          p.get_status_display())
         for p in f.promises
     ]
     history += [
-        (d.opened_on, "dispute", f"Dispute on {d.invoice.number}: {d.get_reason_display()}",
+        (d.opened_on, "dispute", _("Dispute on %(number)s: %(reason)s") % {
+            "number": d.invoice.number, "reason": d.get_reason_display()},
          d.get_status_display())
         for d in f.disputes
     ]
     history += [
-        (pay.received_on, "payment", f"Payment {pay.amount} {pay.currency}", pay.reference)
+        (pay.received_on, "payment",
+         _("Payment %(amount)s %(currency)s") % {"amount": pay.amount, "currency": pay.currency}, pay.reference)
         for pay in payments[:30]
     ]
     history.sort(key=lambda h: h[0] if isinstance(h[0], dt.date) else h[0].date(), reverse=True)

@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from credit_platform.audit import audit_append
 from credit_platform.models import Organization
@@ -47,7 +48,7 @@ from .selectors import AGING_BUCKETS, convert_split
 STEP_DAYS = 30
 # (key, label, lowest dpd, highest dpd, reporting bucket of receivables.selectors.AGING_BUCKETS)
 ECL_BUCKETS: list[tuple[str, str, int | None, int | None, str]] = [
-    ("current", "Current", None, 0, "current"),
+    ("current", gettext_noop("Current"), None, 0, "current"),
     ("d1_30", "1-30", 1, 30, "d1_30"),
     ("d31_60", "31-60", 31, 60, "d31_60"),
     ("d61_90", "61-90", 61, 90, "d61_90"),
@@ -55,7 +56,7 @@ ECL_BUCKETS: list[tuple[str, str, int | None, int | None, str]] = [
     ("d121_150", "121-150", 121, 150, "d91_180"),
     ("d151_180", "151-180", 151, 180, "d91_180"),
     ("d181_210", "181-210", 181, 210, "d180_plus"),
-    ("d210_plus", "Over 210", 211, None, "d180_plus"),
+    ("d210_plus", gettext_noop("Over 210"), 211, None, "d180_plus"),
 ]
 KEYS = [b[0] for b in ECL_BUCKETS]
 ROLLS = len(KEYS) - 2  # rolls current -> 1-30 ... 151-180 -> 181-210 (the default state)
@@ -293,7 +294,7 @@ class Movement:
             out.append((c.label, o.reserve, c.reserve, c.reserve - o.reserve))
         out.append(
             (
-                "Customers in default (individual)",
+                gettext_noop("Customers in default (individual)"),
                 self.opening.individual,
                 self.closing.individual,
                 self.closing.individual - self.opening.individual,
@@ -322,7 +323,7 @@ def segment_labels(segment_by: str, keys: list[str]) -> dict[str, str]:
         return {c: f"{c} {n}" for c, n in Sector.objects.filter(pk__in=keys).values_list("code", "name")}
     if segment_by == "country":
         return dict(Country.objects.filter(pk__in=keys).values_list("code", "name"))
-    return {PORTFOLIO: "Portfolio"}
+    return {PORTFOLIO: gettext_noop("Portfolio")}
 
 
 @transaction.atomic

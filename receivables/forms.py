@@ -16,7 +16,8 @@ from credit_platform.models import Membership
 
 from .models import CallNote, CollectionProfile, Dispute, DunningLevel, DunningPolicy, EclSettings
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# type=date takes ISO dates whatever the language (a localized value, e.g. 2026/12/06 in Chinese, shows empty)
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def collector_choices(organization: Any) -> Any:
@@ -25,14 +26,15 @@ def collector_choices(organization: Any) -> Any:
 
 
 class PromiseForm(forms.Form):
-    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), max_value=MONEY_MAX)
-    promised_date = forms.DateField(widget=DATE)
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), max_value=MONEY_MAX,
+                                label=gettext_lazy("Amount"))
+    promised_date = forms.DateField(widget=DATE, label=gettext_lazy("Promised date"))
     invoices: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
         label=gettext_lazy("Invoices"),
         help_text=gettext_lazy("None ticked: the amount covers the oldest open invoices it pays in full."),
     )
-    note = forms.CharField(required=False, max_length=500)
+    note = forms.CharField(required=False, max_length=500, label=gettext_lazy("Note"))
 
     def __init__(self, *args: Any, invoices: Any = None, made_on: Any = None, horizon: int | None = None,
                  **kwargs: Any) -> None:
@@ -50,11 +52,11 @@ class PromiseForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None)
-    reason = forms.ChoiceField(choices=Dispute.Reason.choices)
+    invoice: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Invoice"))
+    reason = forms.ChoiceField(choices=Dispute.Reason.choices, label=gettext_lazy("Reason"))
     amount = forms.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0.01"), max_value=MONEY_MAX,
-                                required=False)
-    description = forms.CharField(required=False, max_length=NOTE_MAX_CHARS,
+                                required=False, label=gettext_lazy("Disputed amount"))
+    description = forms.CharField(required=False, max_length=NOTE_MAX_CHARS, label=gettext_lazy("Description"),
                                   widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, invoices: Any = None, **kwargs: Any) -> None:
@@ -64,7 +66,7 @@ class DisputeForm(forms.Form):
 
 class ResolveDisputeForm(forms.Form):
     dispute = IdField()
-    status = forms.ChoiceField(choices=[("resolved", "Resolved"), ("rejected", "Rejected")])
+    status = forms.ChoiceField(choices=[("resolved", gettext_lazy("Resolved")), ("rejected", gettext_lazy("Rejected"))])
     resolution = forms.CharField(required=False, max_length=500)
 
 
@@ -73,6 +75,9 @@ class CallNoteForm(forms.ModelForm):
         model = CallNote
         fields = ["outcome", "contact_person", "note", "next_action_on", "next_action"]
         widgets = {"note": forms.Textarea(attrs={"rows": 2}), "next_action_on": DATE}
+        labels = {"outcome": gettext_lazy("Outcome"), "contact_person": gettext_lazy("Contact person"),
+                  "note": gettext_lazy("Note"), "next_action_on": gettext_lazy("Next action on"),
+                  "next_action": gettext_lazy("Next action")}
 
 
 class ProfileForm(forms.ModelForm):
@@ -87,6 +92,10 @@ class ProfileForm(forms.ModelForm):
             "dunning_email",
             "statement_monthly",
         ]
+        labels = {"collector": gettext_lazy("Collector"), "policy": gettext_lazy("Dunning policy"),
+                  "do_not_dun": gettext_lazy("Do not dun"), "do_not_dun_reason": gettext_lazy("Reason for not dunning"),
+                  "language": gettext_lazy("Language"), "dunning_email": gettext_lazy("Dunning e-mail"),
+                  "statement_monthly": gettext_lazy("Monthly statement")}
 
     def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,7 +108,8 @@ class AssignForm(forms.Form):
 
     customers = IdListField()
     collector: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, required=False,
-                                                               empty_label="Unassigned")
+                                                               empty_label=gettext_lazy("Unassigned"),
+                                                               label=gettext_lazy("Collector"))
 
     def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,6 +127,10 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = DunningPolicy
         fields = ["name", "min_amount", "run_hour", "promise_grace_days", "promise_max_days", "statement_day"]
+        labels = {"name": gettext_lazy("Name"), "min_amount": gettext_lazy("Minimum amount"),
+                  "run_hour": gettext_lazy("Run hour"), "promise_grace_days": gettext_lazy("Promise grace days"),
+                  "promise_max_days": gettext_lazy("Promise horizon (days)"),
+                  "statement_day": gettext_lazy("Statement day")}
 
 
 class LevelForm(forms.ModelForm):
@@ -135,9 +149,17 @@ class LevelForm(forms.ModelForm):
             "body_zh",
         ]
         widgets = {"body_en": forms.Textarea(attrs={"rows": 8}), "body_zh": forms.Textarea(attrs={"rows": 8})}
+        labels = {"days": gettext_lazy("Days"), "name": gettext_lazy("Name"), "is_active": gettext_lazy("Active"),
+                  "send_message": gettext_lazy("Send a message"), "task": gettext_lazy("Task"),
+                  "credit_hold": gettext_lazy("Credit hold"), "subject_en": gettext_lazy("Subject (English)"),
+                  "body_en": gettext_lazy("Body (English)"), "subject_zh": gettext_lazy("Subject (Chinese)"),
+                  "body_zh": gettext_lazy("Body (Chinese)")}
 
 
 class EclSettingsForm(forms.ModelForm):
     class Meta:
         model = EclSettings
         fields = ["lookback_periods", "segment_by", "forward_factor", "recovery_rate"]
+        labels = {"lookback_periods": gettext_lazy("Look-back periods"), "segment_by": gettext_lazy("Segment by"),
+                  "forward_factor": gettext_lazy("Forward-looking factor"),
+                  "recovery_rate": gettext_lazy("Recovery rate")}

@@ -16,16 +16,16 @@ import pandas as pd
 from django.db.models import Sum
 from django.utils import timezone
 
-from credit_platform.audit import audit_append_many
+from credit_platform.audit import AuditEvent, audit_append_many
 from credit_platform.bulk import match_existing
-from credit_platform.imports.engine import Importer, WriteResult, register
+from credit_platform.imports.engine import Importer, Rejected, WriteResult, register
 from credit_platform.imports.lookups import check_fx_rates, id_map, resolve
 from credit_platform.imports.spec import Column, ErrorList, check_duplicates
 from credit_platform.imports.writer import Upserted, change_events, upsert_records
 from customers.models import Customer
 
 from .allocation import Source, allocate
-from .models import Allocation, CreditNote, Invoice, Order, Payment
+from .models import Allocation, CreditNote, Dispute, Invoice, Order, Payment
 
 IDENTITY = {"customer_id": "int", "currency": "text"}
 
@@ -306,3 +306,170 @@ class CreditNoteImporter(_CashImporter):
         Column("reason", max_length=200, default=""),
         Column("invoice_number", max_length=64),
     ]
+
+
+@register
+class InvoiceExportImporter(Importer):
+    """One row per invoice, as accounting systems export their receivables: it creates the customers the
+    organization does not have yet, the invoices, the payments that settled them and the disputes it
+    flags, in one transaction.
+
+    New customers take the organization's base currency unless the file says otherwise; without a sector
+    they get the ``UNK`` sector and are listed for completion in the ledger. A new customer needs a country
+    (a column, or a default on the mapping).
+    A settled invoice gets a payment on its settled date for ``paid_amount`` (default: the invoice amount)
+    matched to that invoice, so that the aging at any past date is right; its reference is
+    ``payment_reference`` or, when absent, ``<invoice number>-PAY``. Customers already present are left as
+    they are."""
+
+    kind = "invoice_export"
+    label = "Invoice-level export (customers, invoices, payments, disputes)"
+    description = (
+        "One row per invoice. Creates missing customers (base currency, sector unknown: to be completed), "
+        "invoices, payments matched by invoice number for settled invoices, and disputes from a flag."
+    )
+    key = ["invoice_number"]
+    columns = [
+        Column("customer_external_id", required=True, max_length=64),
+        Column("customer_name", max_length=200),
+        Column("country", max_length=100, help="ISO 3166: name, alpha-2, alpha-3 or numeric"),
+        Column("sector", max_length=8, help="NACE section code; empty: unknown, to be completed"),
+        Column("payment_terms_days", "int", min_value=0, max_value=365),
+        Column("invoice_number", required=True, max_length=64),
+        Column("issue_date", "date", required=True),
+        Column("due_date", "date"),
+        Column("amount", "money", required=True, min_value=0.01),
+        Column("currency", "currency"),
+        Column("settled_on", "date"),
+        Column("paid_amount", "money", min_value=0.01),
+        Column("payment_reference", max_length=64),
+        Column("disputed", "bool", default=False),
+    ]
+
+    def build(self, frame: pd.DataFrame, errors: ErrorList) -> pd.DataFrame:
+        from customers.importers import COUNTRY_HELP, UNKNOWN_SECTOR, country_codes
+        from customers.models import Country, Sector
+
+        check_duplicates(frame, ["invoice_number"], errors, "invoice_number")
+        frame["currency"] = frame["currency"].fillna(self.organization.base_currency)
+        codes = country_codes(frame["country"])
+        known = set(Country.objects.values_list("code", flat=True))
+        errors.add_mask(frame, frame["country"].notna() & ~codes.isin(known), "country",
+                        f"is not a country ({COUNTRY_HELP})")
+        frame["country_code"] = codes
+        known_customers = id_map(Customer, self.organization, "external_id")
+        new = frame["customer_external_id"].notna() & ~frame["customer_external_id"].isin(known_customers.index)
+        errors.add_mask(frame, new & frame["country"].isna(), "country",
+                        "is needed to create this customer: map a country column or give a default country",
+                        value_column="customer_external_id")
+        sectors = set(Sector.objects.values_list("code", flat=True))
+        frame["sector"] = frame["sector"].str.upper()
+        errors.add_mask(frame, frame["sector"].notna() & ~frame["sector"].isin(sectors), "sector",
+                        f"is not a sector code; known: {', '.join(sorted(sectors))}")
+        frame["sector"] = frame["sector"].fillna(UNKNOWN_SECTOR)
+        early = frame["settled_on"].notna() & frame["issue_date"].notna() & (frame["settled_on"] < frame["issue_date"])
+        errors.add_mask(frame, early, "settled_on", "is before issue_date")
+        orphan = frame["paid_amount"].notna() & frame["settled_on"].isna()
+        errors.add_mask(frame, orphan, "paid_amount", "is given without settled_on (the date it was paid)")
+        reference = frame["payment_reference"].fillna(frame["invoice_number"] + "-PAY")
+        frame["payment_reference"] = reference.where(frame["settled_on"].notna(), None)
+        check_duplicates(frame, ["payment_reference"], errors, "payment_reference")
+        return frame
+
+    def write(self, records: pd.DataFrame) -> WriteResult:
+        from customers.importers import UNKNOWN_SECTOR, CustomerImporter
+
+        org = self.organization
+        parts: list[tuple[str, WriteResult]] = []
+        # 1. customers the organization does not have yet (the first row of each names it)
+        existing = id_map(Customer, org, "external_id")
+        firsts = records.drop_duplicates("customer_external_id")
+        new = firsts.loc[~firsts["customer_external_id"].isin(existing.index)]
+        customers = pd.DataFrame({
+            "_row": new["_row"], "external_id": new["customer_external_id"],
+            "legal_name": new["customer_name"].fillna(new["customer_external_id"]),
+            "registration_number": "", "country": new["country_code"], "sector": new["sector"],
+            "size": Customer.Size.SMALL, "group_external_id": None, "group_name": None,
+            "currency": new["currency"], "payment_terms_days": new["payment_terms_days"].fillna(30),
+            "status": Customer.Status.ACTIVE, "credit_limit": None, "customer_since": None, "email": "",
+            "phone": "", "address": "",
+        }, index=new.index)
+        creator = CustomerImporter(org, self.user)
+        creator.present = frozenset(["external_id", "legal_name", "country", "sector", "currency",
+                                     "payment_terms_days"])
+        parts.append(("customers", creator.write(customers) if len(customers) else WriteResult()))
+        incomplete = customers.loc[customers["sector"] == UNKNOWN_SECTOR]
+        ids = id_map(Customer, org, "external_id")
+        if len(incomplete):
+            events = [
+                AuditEvent("customer.to_complete", ("customers.customer", int(ids.loc[ext, "id"]), ext), None,
+                           {"missing": ["sector"]}, "created by an invoice import")
+                for ext in incomplete["external_id"]
+            ]
+            audit_append_many(organization=org, actor=self.user, events=events)
+        # 2. invoices, through the invoice import's own rules (terms, FX rates, corrections)
+        invoices = pd.DataFrame({
+            "_row": records["_row"], "number": records["invoice_number"],
+            "customer_external_id": records["customer_external_id"], "issue_date": records["issue_date"],
+            "due_date": records["due_date"], "amount": records["amount"], "currency": records["currency"],
+            "order_number": None,
+        }, index=records.index)
+        parts.append(("invoices", self._run(InvoiceImporter, invoices)))
+        # 3. payments of the settled invoices, each matched to its invoice
+        settled = records.loc[records["settled_on"].notna()]
+        payments = pd.DataFrame({
+            "_row": settled["_row"], "reference": settled["payment_reference"],
+            "customer_external_id": settled["customer_external_id"], "received_on": settled["settled_on"],
+            "amount": settled["paid_amount"].fillna(settled["amount"]), "currency": settled["currency"],
+            "method": Payment.Method.TRANSFER, "invoice_number": settled["invoice_number"],
+        }, index=settled.index)
+        parts.append(("payments", self._run(PaymentImporter, payments) if len(payments) else WriteResult()))
+        # 4. disputes flagged by the file
+        parts.append(("disputes", self._disputes(records.loc[records["disputed"].fillna(False).astype(bool)])))
+        records["customer_id"] = records["customer_external_id"].map(ids["id"]).astype("Int64")
+        result = WriteResult(
+            created=sum(r.created for _k, r in parts), updated=sum(r.updated for _k, r in parts),
+            unchanged=sum(r.unchanged for _k, r in parts),
+            breakdown=[{"kind": k, "created": r.created, "updated": r.updated, "unchanged": r.unchanged}
+                       for k, r in parts],
+        )
+        result.note = "; ".join(f"{k}: {r.created} created, {r.updated} updated, {r.unchanged} unchanged"
+                                for k, r in parts) + "."
+        if len(incomplete):
+            result.note += f" {len(incomplete)} new customer(s) to complete (sector unknown)."
+        return result
+
+    def _run(self, cls: type[Importer], frame: pd.DataFrame) -> WriteResult:
+        importer = cls(self.organization, self.user)
+        importer.present = frozenset(c for c in frame.columns if c != "_row" and frame[c].notna().any())
+        errors = ErrorList()
+        built = importer.build(frame.copy(), errors)
+        if errors:
+            raise Rejected(errors)
+        return importer.write(built)
+
+    def _disputes(self, flagged: pd.DataFrame) -> WriteResult:
+        if flagged.empty:
+            return WriteResult()
+        org = self.organization
+        invoices = id_map(Invoice, org, "number", extra=("customer_id",))
+        flagged = flagged.assign(invoice_id=flagged["invoice_number"].map(invoices["id"]),
+                                 customer_id=flagged["invoice_number"].map(invoices["customer_id"]))
+        had = set(Dispute.objects.for_organization(org).filter(invoice_id__in=list(map(int, flagged["invoice_id"])))
+                  .values_list("invoice_id", flat=True))
+        fresh = flagged.loc[~flagged["invoice_id"].isin(had)]
+        today = org.local_date()
+        disputes = [
+            Dispute(organization=org, invoice_id=int(inv), customer_id=int(cust), reason=Dispute.Reason.OTHER,
+                    description="flagged as disputed in an imported export",
+                    status=Dispute.Status.RESOLVED if pd.notna(settled) else Dispute.Status.OPEN,
+                    opened_on=min(issued.date(), today),
+                    resolved_on=settled.date() if pd.notna(settled) else None)
+            for inv, cust, issued, settled in zip(fresh["invoice_id"], fresh["customer_id"], fresh["issue_date"],
+                                                  fresh["settled_on"], strict=True)
+        ]
+        created = Dispute.objects.bulk_create(disputes)
+        audit_append_many(organization=org, actor=self.user, events=[
+            AuditEvent("dispute.opened", d, None, {"invoice": d.invoice_id, "status": d.status}, "import")
+            for d in created])
+        return WriteResult(created=len(created), unchanged=len(flagged) - len(fresh))

@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Now, Round
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from credit_platform.bounds import (
@@ -139,15 +140,18 @@ class Invoice(TenantOwned):
 
     def clean(self) -> None:
         if self.due_date and self.issue_date and self.due_date < self.issue_date:
-            raise ValidationError({"due_date": "The due date cannot be before the issue date."})
+            raise ValidationError({"due_date": gettext('The due date cannot be before the issue date.')})
         if self.pk is None:
             return
         stored = Invoice.objects.filter(pk=self.pk).values("customer_id", "currency").first()
         allocated = self.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
         if allocated and stored and (stored["customer_id"], stored["currency"]) != (self.customer_id, self.currency):
-            raise ValidationError("Payments are applied to this invoice: its customer and currency cannot change.")
+            raise ValidationError(gettext('Payments are applied to this invoice: its customer and currency cannot '
+                                          'change.'))
         if self.amount is not None and self.amount < allocated:
-            raise ValidationError({"amount": f"{allocated} is already paid or credited; the amount cannot be lower."})
+            raise ValidationError({"amount": gettext('%(allocated)s is already paid or credited; the amount cannot '
+                                                     'be lower.') % {
+                'allocated': allocated}})
 
     def open_amount_on(self, as_of: dt.date | None = None) -> Decimal:
         """The balance as of a date (everything recorded without one), by ``receivables.balances``: one
@@ -220,9 +224,12 @@ class Payment(TenantOwned):
         stored = Payment.objects.filter(pk=self.pk).values("customer_id", "currency", "amount").first()
         allocated = self.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
         if allocated and stored and (stored["customer_id"], stored["currency"]) != (self.customer_id, self.currency):
-            raise ValidationError("This payment is applied to invoices: its customer and currency cannot change.")
+            raise ValidationError(gettext('This payment is applied to invoices: its customer and currency cannot '
+                                          'change.'))
         if self.amount is not None and self.amount < allocated:
-            raise ValidationError({"amount": f"{allocated} of this payment is applied; the amount cannot be lower."})
+            raise ValidationError({"amount": gettext('%(allocated)s of this payment is applied; the amount cannot be '
+                                                     'lower.') % {
+                'allocated': allocated}})
 
 
 class CreditNote(TenantOwned):

@@ -15,6 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext_noop
 
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
@@ -26,12 +27,12 @@ CENT_UNIT = Decimal("0.01")
 
 # (key, label, lowest days past due, highest days past due)
 AGING_BUCKETS: list[tuple[str, str, int | None, int | None]] = [
-    ("current", "Current", None, 0),
+    ("current", gettext_noop("Current"), None, 0),
     ("d1_30", "1-30", 1, 30),
     ("d31_60", "31-60", 31, 60),
     ("d61_90", "61-90", 61, 90),
     ("d91_180", "91-180", 91, 180),
-    ("d180_plus", "Over 180", 181, None),
+    ("d180_plus", gettext_noop("Over 180"), 181, None),
 ]
 
 

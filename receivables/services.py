@@ -13,8 +13,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from alerts.services import evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.corrections import record_correct, record_create
 from credit_platform.errors import AppError, ErrorCode
@@ -66,7 +68,7 @@ def _user(actor: Any) -> Any:
 def _same_org(*objs: Any) -> None:
     orgs = {o.organization_id for o in objs if o is not None}
     if len(orgs) > 1:
-        raise AppError(ErrorCode.NOT_FOUND, "No such object in your organization.", status=404)
+        raise AppError(ErrorCode.NOT_FOUND, gettext('No such object in your organization.'), status=404)
 
 
 def _member(organization_id: int, user: Any, field: str) -> None:
@@ -74,7 +76,9 @@ def _member(organization_id: int, user: Any, field: str) -> None:
     if user is None:
         return
     if not Membership.objects.filter(organization_id=organization_id, user=user, is_active=True).exists():
-        raise AppError(ErrorCode.VALIDATION, f"{field}: {user.get_username()} is not a member of this organization.",
+        raise AppError(ErrorCode.VALIDATION,
+                       gettext('%(field)s: %(username)s is not a member of this organization.') % {
+                           'field': field, 'username': user.get_username()},
                        details={"field": field})
 
 
@@ -86,6 +90,7 @@ def order_create(*, customer: Customer, number: str, order_date: dt.date, amount
                  status: str = Order.Status.OPEN, actor: Any = None) -> Order:
     order = Order(organization_id=customer.organization_id, customer=customer, number=number,
                   order_date=order_date, amount=amount, currency=currency, status=status)
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings: order anomalies
     return record_create(obj=order, fields=("customer", "number", "order_date", "amount", "currency", "status"),
                          actor=actor, action="order.created")
 
@@ -104,7 +109,8 @@ def invoice_create(*, customer: Customer, number: str, issue_date: dt.date, amou
     import does); an order it names counts as invoiced from now on."""
     _same_org(customer, order)
     if order is not None and order.customer_id != customer.pk:
-        raise AppError(ErrorCode.VALIDATION, f"Order {order.number} belongs to another customer.",
+        raise AppError(ErrorCode.VALIDATION, gettext('Order %(number)s belongs to another customer.') % {
+            'number': order.number},
                        details={"order": order.number})
     invoice = Invoice(organization_id=customer.organization_id, customer=customer, number=number,
                       issue_date=issue_date, amount=amount, currency=currency, order=order,
@@ -125,7 +131,8 @@ def invoice_correct(*, invoice: Invoice, changes: dict[str, Any], actor: Any, re
     if order is not None:
         _same_org(invoice, order)
         if order.customer_id != invoice.customer_id:
-            raise AppError(ErrorCode.VALIDATION, f"Order {order.number} belongs to another customer.",
+            raise AppError(ErrorCode.VALIDATION, gettext('Order %(number)s belongs to another customer.') % {
+                'number': order.number},
                            details={"order": order.number})
     return record_correct(obj=invoice, changes=changes, editable=INVOICE_EDITABLE, actor=actor,
                           action="invoice.corrected", reason=reason, what="invoice")
@@ -152,7 +159,7 @@ def payment_record(
     if invoice is not None and (invoice.customer_id != customer.pk or invoice.currency != currency):
         raise AppError(
             ErrorCode.VALIDATION,
-            "The invoice belongs to another customer or currency.",
+            gettext('The invoice belongs to another customer or currency.'),
             details={"invoice": invoice.number},
         )
     payment = Payment(
@@ -169,7 +176,8 @@ def payment_record(
         with transaction.atomic():
             payment.save()
     except IntegrityError:
-        raise AppError(ErrorCode.CONFLICT, f"Payment {reference} already exists.", status=409) from None
+        raise AppError(ErrorCode.CONFLICT, gettext('Payment %(reference)s already exists.') % {
+            'reference': reference}, status=409) from None
     result = allocate(
         customer.organization_id,
         [
@@ -197,6 +205,7 @@ def payment_record(
             "invoice": invoice.number if invoice else None,
         },
     )
+    evaluate_on_commit(customer.organization_id, [customer.pk])  # early warnings after the payment
     return payment, result
 
 
@@ -441,21 +450,25 @@ def promise_create(
     _same_org(customer, *named)
     for inv in named:
         if inv.customer_id != customer.pk:
-            raise ValidationError({"invoices": f"Invoice {inv.number} belongs to another customer."})
+            raise ValidationError({"invoices": gettext('Invoice %(number)s belongs to another customer.') % {
+                'number': inv.number}})
     named_currencies = {inv.currency for inv in named}
     if len(named_currencies) > 1:
-        raise ValidationError({"invoices": "The invoices of one promise must share a currency."})
+        raise ValidationError({"invoices": gettext('The invoices of one promise must share a currency.')})
     currency = currency or (named[0].currency if named else customer.currency)
     made_on = made_on or customer.organization.local_date()
     horizon = promise_horizon(customer)
     latest = made_on + dt.timedelta(days=horizon)
     if promised_date < made_on:
         raise ValidationError({"promised_date": (
-            f"{promised_date.isoformat()} is before {made_on.isoformat()}, the day the promise is made.")})
+            gettext('%(isoformat)s is before %(isoformat2)s, the day the promise is made.') % {
+                'isoformat': promised_date.isoformat(), 'isoformat2': made_on.isoformat()})})
     if promised_date > latest:
         raise ValidationError({"promised_date": (
-            f"{promised_date.isoformat()} is more than {horizon} days after {made_on.isoformat()}; the dunning "
-            f"policy accepts promised dates up to {latest.isoformat()}.")})
+            gettext('%(isoformat)s is more than %(horizon)s days after %(isoformat2)s; the dunning policy accepts '
+                    'promised dates up to %(isoformat3)s.') % {
+                'isoformat': promised_date.isoformat(), 'horizon': horizon, 'isoformat2': made_on.isoformat(),
+                'isoformat3': latest.isoformat()})})
     promise = PromiseToPay(
         organization_id=customer.organization_id,
         customer=customer,
@@ -494,7 +507,8 @@ def promise_create(
 @transaction.atomic
 def promise_cancel(*, promise: PromiseToPay, actor: Any, reason: str = "") -> PromiseToPay:
     if promise.status != PromiseToPay.Status.OPEN:
-        raise AppError(ErrorCode.CONFLICT, f"The promise is already {promise.status}.", status=409)
+        raise AppError(ErrorCode.CONFLICT, gettext('The promise is already %(status)s.') % {
+            'status': promise.status}, status=409)
     promise.status, promise.closed_on = PromiseToPay.Status.CANCELLED, promise.organization.local_date()
     promise.save(update_fields=["status", "closed_on"])
     audit_append(
@@ -516,7 +530,8 @@ def dispute_open(
     """Open a dispute on an invoice: its dunning pauses until the dispute is resolved or rejected."""
     if Dispute.objects.filter(invoice=invoice, status=Dispute.Status.OPEN).exists():
         raise AppError(
-            ErrorCode.CONFLICT, f"Invoice {invoice.number} already has an open dispute.", status=409
+            ErrorCode.CONFLICT, gettext('Invoice %(number)s already has an open dispute.') % {
+                'number': invoice.number}, status=409
         )
     dispute = Dispute(
         organization_id=invoice.organization_id,
@@ -530,7 +545,8 @@ def dispute_open(
     )
     dispute.full_clean(exclude=["organization", "invoice", "customer", "opened_by", "resolved_by"])
     if amount is not None and amount > invoice.amount:
-        raise ValidationError({"amount": f"{amount} is more than the invoice's {invoice.amount}."})
+        raise ValidationError({"amount": gettext("%(amount)s is more than the invoice's %(amount2)s.") % {
+            'amount': amount, 'amount2': invoice.amount}})
     dispute.save()
     audit_append(
         organization=invoice.organization_id,
@@ -546,9 +562,11 @@ def dispute_open(
 @transaction.atomic
 def dispute_resolve(*, dispute: Dispute, status: str, actor: Any, resolution: str = "") -> Dispute:
     if status not in (Dispute.Status.RESOLVED, Dispute.Status.REJECTED):
-        raise AppError(ErrorCode.VALIDATION, f"status must be 'resolved' or 'rejected', not {status!r}.")
+        raise AppError(ErrorCode.VALIDATION, gettext("status must be 'resolved' or 'rejected', not %(status)s.") % {
+            'status': repr(status)})
     if dispute.status != Dispute.Status.OPEN:
-        raise AppError(ErrorCode.CONFLICT, f"The dispute is already {dispute.status}.", status=409)
+        raise AppError(ErrorCode.CONFLICT, gettext('The dispute is already %(status)s.') % {
+            'status': dispute.status}, status=409)
     dispute.status, dispute.resolution = status, resolution
     dispute.resolved_on, dispute.resolved_by = dispute.organization.local_date(), _user(actor)
     dispute.save(update_fields=["status", "resolution", "resolved_on", "resolved_by"])
@@ -620,7 +638,8 @@ def task_complete(
             status=403,
         )
     if task.status != CollectionTask.Status.OPEN:
-        raise AppError(ErrorCode.CONFLICT, f"The task is already {task.status}.", status=409)
+        raise AppError(ErrorCode.CONFLICT, gettext('The task is already %(status)s.') % {
+            'status': task.status}, status=409)
     task.status = CollectionTask.Status.CANCELLED if cancel else CollectionTask.Status.DONE
     task.completed_at, task.completed_by = timezone.now(), _user(actor)
     if note:
@@ -653,7 +672,8 @@ def collection_task_update(*, task: CollectionTask, changes: dict[str, Any], act
                            reason: str = "") -> CollectionTask:
     """Re-assign, re-date or re-word an open task (done and cancelled tasks are records: ``task_complete``)."""
     if task.status != CollectionTask.Status.OPEN:
-        raise AppError(ErrorCode.CONFLICT, f"The task is already {task.status}.", status=409)
+        raise AppError(ErrorCode.CONFLICT, gettext('The task is already %(status)s.') % {
+            'status': task.status}, status=409)
     if task.is_managers_handover and not actor_has_capability(actor, task.organization_id, Cap.POLICY_EDIT):
         raise AppError(ErrorCode.PERMISSION_DENIED,
                        _("Only a credit manager may change a hand-over task (%(kind)s) of the managers' queue.")

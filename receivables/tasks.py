@@ -14,6 +14,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from credit_platform.imports.engine import loading_organizations
 from credit_platform.models import Organization
 
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 3, "acks_late": True}
@@ -31,6 +32,7 @@ def due_organizations(now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
     orgs = Organization.objects.filter(pk__in=list(policies)).only("pk", "time_zone")
     local = {o.pk: o.local_time(now) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= policies[pk].run_hour}
+    ready = {pk: d for pk, d in ready.items() if pk not in loading_organizations(ready)}  # historical loads wait
     done = set(
         DunningRun.objects.filter(
             organization_id__in=list(ready), status=DunningRun.Status.COMPLETED

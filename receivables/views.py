@@ -16,10 +16,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext, pgettext
 from django.views.generic import TemplateView, View
 
 from credit_platform.bounds import parse_date_param
 from credit_platform.errors import AppError
+from credit_platform.exports import export_format, export_response
 from credit_platform.forms import parse_id, require_valid
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
 from credit_platform.roles import Cap
@@ -52,7 +54,7 @@ from .models import (
     EclSnapshot,
     StatementDispatch,
 )
-from .selectors import invoices_of
+from .selectors import AGING_BUCKETS, invoices_of
 from .statements import (
     attachment_filename,
     statement_build,
@@ -90,6 +92,17 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+# The breakdowns of Aging & DSO, by name (marked for translation, translated where shown).
+DIMENSION_LABELS = {
+    "portfolio": gettext_noop("Portfolio"),
+    "customer": gettext_noop("Customer"),
+    "group": gettext_noop("Group"),
+    "sector": gettext_noop("Sector"),
+    "country": gettext_noop("Country"),
+    "collector": gettext_noop("Collector"),
+}
+
+
 def _as_of(request: HttpRequest) -> dt.date:
     """The ``as_of`` of the query string, else the organization's today. A value that is not a date, or
     one outside the supported dates (credit_platform.bounds), answers 400 saying so."""
@@ -97,30 +110,65 @@ def _as_of(request: HttpRequest) -> dt.date:
 
 
 class OverviewView(TenantViewMixin, TemplateView):
-    template_name = "receivables/overview.html"
+    """Aging & DSO as of any date, with every row of the breakdown (paginated, sortable, exportable)."""
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+    template_name = "receivables/overview.html"
+    SORTS = ("label", "total", "overdue", "dso", "add", "cei")
+
+    def _read(self) -> tuple[dt.date, str, list[Any], Any, str]:
         org = self.request.organization
         as_of = _as_of(self.request)
         dimension = self.request.GET.get("by", "customer")
         if dimension not in DIMENSIONS or dimension == "portfolio":
             dimension = "customer"
         rows, portfolio = receivable_figures_and_portfolio(org, as_of, dimension)
+        sort = self.request.GET.get("sort", "-total")
+        key = sort.lstrip("-")
+        if key in self.SORTS:
+            def value(r: Any) -> Any:
+                v = getattr(r, key)
+                return (v is None, str(v).lower() if key == "label" else (v or 0))
+            rows = sorted(rows, key=value, reverse=sort.startswith("-"))
+        else:
+            sort = "-total"
+        return as_of, dimension, rows, portfolio, sort
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        fmt = export_format(request)
+        if not fmt:
+            return super().get(request, *args, **kwargs)
+        as_of, dimension, rows, _portfolio, _sort = self._read()
+        headers = [_(DIMENSION_LABELS[dimension]), pgettext("amount", "Open"), *[_(b[1]) for b in AGING_BUCKETS],
+                   _("DSO"), _("ADD"), _("CEI (%)"), _("As of")]
+        data = ([r.label, r.total, *[amount for _k, _l, amount in r.buckets], round(r.dso, 1), round(r.add, 1),
+                 round(r.cei, 1) if r.cei is not None else None, as_of] for r in rows)
+        return export_response(fmt, f"aging-by-{dimension}-{as_of.isoformat()}", headers, data)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        as_of, dimension, rows, portfolio, sort = self._read()
+        page = Paginator(rows, 50).get_page(self.request.GET.get("page"))
+        keep = self.request.GET.copy()
+        keep.pop("page", None)
+        keep.pop("sort", None)
         return {
             **super().get_context_data(**kwargs),
             "as_of": as_of,
             "dimension": dimension,
-            "dimensions": [d for d in DIMENSIONS if d != "portfolio"],
+            "dimension_label": _(DIMENSION_LABELS[dimension]),
+            "dimensions": [(d, _(DIMENSION_LABELS[d])) for d in DIMENSIONS if d != "portfolio"],
             "fig": portfolio,
-            "rows": rows[:50],
+            "rows": page.object_list,
+            "page_obj": page,
             "row_count": len(rows),
+            "current_sort": sort,
+            "sort_base": keep.urlencode(),
         }
 
 
 class WorklistView(TenantViewMixin, TemplateView):
     template_name = "receivables/worklist.html"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+    def _rows(self) -> tuple[dt.date, str, list[Any]]:
         org, req = self.request.organization, self.request
         as_of = org.local_date()
         scope = req.GET.get("scope", "mine" if req.membership.role == "collector" else "all")
@@ -131,6 +179,25 @@ class WorklistView(TenantViewMixin, TemplateView):
             unassigned=scope == "unassigned",
             q=req.GET.get("q", "").strip(),
         )
+        return as_of, scope, rows
+
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        fmt = export_format(request)
+        if not fmt:
+            return super().get(request, *args, **kwargs)
+        as_of, _scope, rows = self._rows()
+        items = worklist_page(request.organization, as_of, rows)
+        headers = [_("Customer"), _("External id"), _("Overdue"), _("Max DPD"), _("Risk ×"), _("Priority"),
+                   _("Next action"), _("Promise"), _("Collector"), _("Last contact")]
+        data = ([it.customer.legal_name, it.customer.external_id, it.overdue, it.max_dpd, round(it.weight, 2),
+                 it.priority, it.next_action, it.promise.amount if it.promise else None,
+                 it.collector.get_username() if it.collector else "",
+                 it.last_contact.date() if hasattr(it.last_contact, "date") else it.last_contact] for it in items)
+        return export_response(fmt, f"worklist-{as_of.isoformat()}", headers, data)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        org, req = self.request.organization, self.request
+        as_of, scope, rows = self._rows()
         page = Paginator(rows, 50).get_page(req.GET.get("page"))
         mine = Q(assigned_to=req.user)
         if has_capability(req, Cap.POLICY_EDIT):
@@ -171,7 +238,7 @@ class WorklistView(TenantViewMixin, TemplateView):
             collector=data["collector"],
             actor=request.user,
         )
-        messages.success(request, f"{n} customer(s) assigned.")
+        messages.success(request, ngettext("%(n)d customer assigned.", "%(n)d customers assigned.", n) % {"n": n})
         return redirect(request.get_full_path())
 
 
@@ -246,7 +313,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 form = DisputeForm(request.POST, invoices=invoices)
                 if form.is_valid():
                     services.dispute_open(actor=user, **form.cleaned_data)
-                    messages.success(request, "Dispute opened; dunning of the invoice pauses.")
+                    messages.success(request, _("Dispute opened; dunning of the invoice pauses."))
                     return self._back()
                 return self.render_to_response(self.get_context_data(forms={"dispute_form": form}))
             if action == "resolve":
@@ -262,13 +329,13 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                     actor=user,
                     resolution=data["resolution"],
                 )
-                messages.success(request, "Dispute closed.")
+                messages.success(request, _("Dispute closed."))
                 return self._back()
             if action == "note":
                 form = CallNoteForm(request.POST)
                 if form.is_valid():
                     services.call_note_add(customer=customer, actor=user, **form.cleaned_data)
-                    messages.success(request, "Call logged.")
+                    messages.success(request, _("Call logged."))
                     return self._back()
                 return self.render_to_response(self.get_context_data(forms={"note_form": form}))
             if action == "profile":
@@ -283,7 +350,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                         actor=user,
                         **{f: form.cleaned_data[f] for f in services.PROFILE_FIELDS},
                     )
-                    messages.success(request, "Collections settings saved.")
+                    messages.success(request, _("Collections settings saved."))
                     return self._back()
                 return self.render_to_response(self.get_context_data(forms={"profile_form": form}))
             if action in ("task_done", "task_cancel"):
@@ -293,7 +360,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                     customer=customer,
                 )
                 services.task_complete(task=task, actor=user, cancel=action == "task_cancel")
-                messages.success(request, "Task closed.")
+                messages.success(request, _("Task closed."))
                 return self._back()
             if action == "statement":
                 as_of = request.organization.local_date()
@@ -323,7 +390,7 @@ class CustomerFileView(TenantViewMixin, TemplateView):
                 request, getattr(exc, "message", None) or "; ".join(getattr(exc, "messages", [str(exc)]))
             )
             return self._back()
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
         return self._back()
 
     @staticmethod
@@ -436,7 +503,7 @@ class DunningView(TenantViewMixin, TemplateView):
             form = PolicyForm(request.POST, instance=DunningPolicy.objects.get(pk=policy.pk))
             if form.is_valid():
                 dunning_policy_update(policy=policy, actor=request.user, **form.cleaned_data)
-                messages.success(request, "Policy saved.")
+                messages.success(request, _("Policy saved."))
                 return redirect("collections-dunning")
             return self.render_to_response(self.get_context_data(forms={"policy_form": form}))
         if action == "level":
@@ -456,38 +523,36 @@ class DunningView(TenantViewMixin, TemplateView):
                 except ValidationError as exc:
                     level_form.add_error(None, exc)
                 else:
-                    messages.success(request, "Level saved.")
+                    messages.success(request, _("Level saved."))
                     return redirect("collections-dunning")
             return self.render_to_response(
                 self.get_context_data(forms={"level_form": level_form, "editing": pk or "new"})
             )
-        messages.error(request, "Unknown action.")
+        messages.error(request, _("Unknown action."))
         return redirect("collections-dunning")
 
     @staticmethod
     def _report(request: Any, result: RunRequest) -> None:
         day, state = result.run_date.isoformat(), RunRequest.State
         if result.state == state.ALREADY_COMPLETED:
-            messages.info(request, f"Today's dunning run ({day}) has already completed; running it again adds nothing.")
+            messages.info(request, _("Today's dunning run (%(day)s) has already completed; running it again adds "
+                                     "nothing.") % {"day": day})
         elif result.state == state.COMPLETED:
-            messages.success(
-                request,
-                f"Dunning run of {day} completed: {result.actions} action(s) created, "
-                f"{result.messages} customer message(s), {result.holds} customer(s) put on credit hold.",
-            )
+            messages.success(request, _(
+                "Dunning run of %(day)s completed: %(actions)s action(s) created, %(messages)s customer message(s), "
+                "%(holds)s customer(s) put on credit hold.") % {
+                "day": day, "actions": result.actions, "messages": result.messages, "holds": result.holds})
         elif result.state == state.NOT_QUEUED:
-            messages.error(
-                request,
-                f"Dunning run of {day} could not be queued: the task queue is unreachable ({result.error}). "
-                "Nothing was run; try again when the workers' broker is back.",
-            )
+            messages.error(request, _(
+                "Dunning run of %(day)s could not be queued: the task queue is unreachable (%(error)s). Nothing was "
+                "run; try again when the workers' broker is back.") % {"day": day, "error": result.error})
         elif result.state == state.FAILED and result.run is not None:
-            messages.error(
-                request,
-                f"Dunning run of {day} failed ({result.run.error}); the next run resumes where it stopped.",
-            )
+            messages.error(request, _(
+                "Dunning run of %(day)s failed (%(error)s); the next run resumes where it stopped.") % {
+                "day": day, "error": result.run.error})
         else:
-            messages.info(request, f"Dunning run of {day} queued; its result appears under Recent runs.")
+            messages.info(request, _("Dunning run of %(day)s queued; its result appears under Recent runs.") % {
+                "day": day})
 
 
 class EclView(TenantViewMixin, TemplateView):
@@ -502,7 +567,7 @@ class EclView(TenantViewMixin, TemplateView):
         segments = sorted(matrix.loss_rates, key=lambda s: (s != "", s))
         labels = ecl.segment_labels(matrix.segment_by, segments)
         matrix_rows = [
-            (labels.get(s, s or "Portfolio"), matrix.used_rolls[s], matrix.loss_rates[s]) for s in segments
+            (_(labels.get(s, s or "Portfolio")), matrix.used_rolls[s], matrix.loss_rates[s]) for s in segments
         ]
         return {
             **super().get_context_data(**kwargs),
@@ -526,12 +591,13 @@ class EclView(TenantViewMixin, TemplateView):
         if request.POST.get("action") == "snapshot":
             snap = ecl.ecl_snapshot_record(organization=org, as_of=_as_of(request), actor=request.user)
             messages.success(
-                request, f"Reserve of {snap.as_of} recorded: {snap.total:,.2f} {snap.base_currency}."
+                request, _("Reserve of %(day)s recorded: %(amount)s %(currency)s.") % {
+                    "day": snap.as_of, "amount": f"{snap.total:,.2f}", "currency": snap.base_currency}
             )
             return redirect(f"{reverse('collections-ecl')}?as_of={snap.as_of}")
         form = EclSettingsForm(request.POST, instance=ecl.settings_for(org))
         if form.is_valid():
             ecl.ecl_settings_update(organization=org, actor=request.user, **form.cleaned_data)
-            messages.success(request, "ECL settings saved.")
+            messages.success(request, _("ECL settings saved."))
             return redirect("collections-ecl")
         return self.render_to_response(self.get_context_data(settings_form=form))

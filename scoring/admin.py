@@ -10,20 +10,23 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 
 from credit_platform.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from credit_platform.errors import AppError
 from credit_platform.permissions import has_capability
 from credit_platform.roles import Cap
 
-from . import services
+from . import challengers, services
 from .expert import Factor, validate_bins
 from .features.catalog import feature
+from .history import risk_level_change, validate_change
 from .modeling.masterscale import MasterScale
 from .models import (
     GradeChange,
     MasterScaleConfig,
     MonitoringReport,
+    RiskLevelChange,
     Score,
     ScorecardFactor,
     ScoringModel,
@@ -41,13 +44,23 @@ class ScoringModelAdmin(ReadOnlyTenantAdmin):
     exclude = ["report", "config", "reference"]
     actions = ["promote"]
 
-    @admin.action(description="Promote the selected model to champion", permissions=["promote"])
+    @admin.action(description=gettext_lazy("Request (or approve) the promotion of the selected model"),
+                  permissions=["promote"])
     def promote(self, request: HttpRequest, queryset: Any) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
             return
-        model = services.model_promote(model=queryset.first(), actor=request.user, reason="admin")
-        self.message_user(request, f"v{model.version} is now the champion.")
+        model = queryset.first()
+        try:  # four eyes, as on the page: the first signature requests, a second person's promotes
+            req = challengers.promotion_request_create(model=model, actor=request.user, reason="admin")
+        except AppError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        if req.status == "approved":
+            self.message_user(request, gettext("v%(version)s is now the champion.") % {"version": model.version})
+        else:
+            self.message_user(request, gettext(
+                "Promotion of v%(version)s requested: a second person must approve it.") % {"version": model.version})
 
     def has_promote_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.MODELS_PROMOTE)
@@ -80,12 +93,12 @@ class ScorecardFactorAdmin(TenantAdmin):
     list_editable = ["weight"]
     search_fields = ["feature"]
 
-    @admin.display(description="Factor")
+    @admin.display(description=gettext_lazy("Factor"))
     def label(self, obj: ScorecardFactor) -> str:
         f = feature(obj.feature)
         return f.label if f else obj.feature
 
-    @admin.display(description="Points by band")
+    @admin.display(description=gettext_lazy("Points by band"))
     def bands(self, obj: ScorecardFactor) -> str:
         try:
             return Factor(obj.feature, validate_bins(obj.feature, obj.bins, obj.missing_points),
@@ -159,3 +172,52 @@ class ScoringRunAdmin(ReadOnlyTenantAdmin):
 @admin.register(MonitoringReport)
 class MonitoringReportAdmin(ReadOnlyTenantAdmin):
     list_display = ["as_of", "model", "population", "psi_max", "alerts_raised"]
+
+
+class RiskLevelChangeForm(forms.ModelForm):
+    class Meta:
+        model = RiskLevelChange
+        fields = ["kind", "code", "risk_level", "valid_from", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            validate_change(data.get("kind", ""), data.get("code", ""), data.get("risk_level"),
+                            data.get("valid_from"))
+        except AppError as exc:
+            field = exc.message.split(":", 1)[0]
+            raise ValidationError({field if field in self.fields else "__all__": exc.message}) from exc
+        return data
+
+
+@admin.register(RiskLevelChange)
+class RiskLevelChangeAdmin(admin.ModelAdmin):
+    """Dated country and sector risk levels: platform operators add a change (it moves the current level
+    and is written to the ledger); recorded changes are history and stay as they are."""
+
+    form = RiskLevelChangeForm
+    list_display = ["kind", "code", "risk_level", "valid_from", "recorded_at", "recorded_by", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["code"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: RiskLevelChange, form: Any, change: bool) -> None:
+        saved = risk_level_change(kind=obj.kind, code=obj.code, risk_level=obj.risk_level, valid_from=obj.valid_from,
+                                  actor=request.user, reason=obj.reason or "admin")
+        obj.pk = saved.pk

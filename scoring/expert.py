@@ -27,10 +27,12 @@ points for correlated signals double-counts, and the card errs on the prudent si
 
 With all factors neutral (0 points) a customer has PD 1.96 %, about the yearly default rate of a
 B2B trade-credit book (2-3 %); good payers with good statements reach grade 3-4, customers paying
-two months late land in grade 8-9. The scorecard is not calibrated on the organization's data: on
-the demo book it ranks well (AUC ~0.88) but predicts about twice the defaults observed; the
-monitoring backtest shows that gap for every organization, and a trained model replaces the card
-once the organization has defaults to learn from.
+two months late land in grade 8-9. These anchors are not calibrated on the organization's data: on
+the demo book the card ranks well (AUC ~0.88) but its anchored PDs are about twice the defaults
+observed. So the anchors hold only while an organization has no default history; as soon as it has
+outcomes, ``scoring.calibration`` refits the card's PD scale (intercept, and slope when there are
+enough defaults) to the observed default rate and publishes the recalibrated card as a new version.
+The points, the bands and the ranking stay the same; only the PD each score stands for changes.
 """
 
 from __future__ import annotations
@@ -141,11 +143,14 @@ class ExpertScorecard:
     against a neutral 0-point band), ``predict_proba``."""
 
     def __init__(self, factors: Sequence[Factor], *, base_points: float = BASE_POINTS,
-                 base_odds: float = BASE_ODDS, pdo: float = PDO):
+                 base_odds: float = BASE_ODDS, pdo: float = PDO, calibration: Mapping[str, float] | None = None):
         self.factors = factors
         self.base_points = base_points
         self.base_odds = base_odds
         self.pdo = pdo
+        # Recalibration to the organization's observed defaults (``scoring.calibration``): PD log-odds =
+        # intercept + slope * (the anchors' log-odds). None: the documented anchors above.
+        self.calibration = calibration
 
     def fit(self, X: Any = None, y: Any = None) -> ExpertScorecard:
         for f in self.factors:
@@ -153,6 +158,11 @@ class ExpertScorecard:
         self.factors_ = [f for f in self.factors if f.weight != 0]
         self.features_ = [f.feature for f in self.factors_]
         self.per_point_ = math.log(2) / self.pdo  # log-odds per point
+        cal = self.calibration or {}
+        self.intercept_ = float(cal.get("intercept", 0.0))
+        self.slope_ = float(cal.get("slope", 1.0))
+        if not (math.isfinite(self.intercept_) and math.isfinite(self.slope_) and self.slope_ > 0):
+            raise ValueError(f"calibration must have a finite intercept and a positive slope, got {cal!r}")
         return self
 
     @classmethod
@@ -165,10 +175,13 @@ class ExpertScorecard:
             for f in config["factors"]
         ]
         return cls(factors, base_points=float(config.get("base_points", BASE_POINTS)),
-                   base_odds=float(config.get("base_odds", BASE_ODDS)), pdo=float(config.get("pdo", PDO))).fit()
+                   base_odds=float(config.get("base_odds", BASE_ODDS)), pdo=float(config.get("pdo", PDO)),
+                   calibration=config.get("calibration")).fit()
 
     def config(self) -> dict[str, Any]:
+        extra = {"calibration": dict(self.calibration)} if self.calibration else {}
         return {
+            **extra,
             "base_points": self.base_points, "base_odds": self.base_odds, "pdo": self.pdo,
             "factors": [{"feature": f.feature, "bins": [list(b) for b in f.bins], "missing_points": f.missing_points,
                          "weight": f.weight} for f in self.factors],
@@ -181,15 +194,19 @@ class ExpertScorecard:
     def score_points(self, X: pd.DataFrame) -> np.ndarray:
         return self.base_points + self.points(X).sum(axis=1).to_numpy()
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+    def anchor_log_odds(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of default by the documented anchors (600 points = 50:1, 20 points double the odds)."""
         return -math.log(self.base_odds) - (self.score_points(X) - self.base_points) * self.per_point_
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        return self.intercept_ + self.slope_ * self.anchor_log_odds(X)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1 - p, p])
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        return -self.points(X) * self.per_point_
+        return -self.points(X) * self.per_point_ * self.slope_
 
 
 def default_config() -> dict[str, Any]:

@@ -105,8 +105,9 @@ def first_activity(organization: Organization) -> dt.date | None:
 
 
 def snapshot(organization: Organization, t: dt.date, defaults: pd.Series) -> pd.DataFrame:
-    """Features at t for the population at t, with the 12-month label."""
-    fs = compute_features(organization, t)
+    """Features at t for the population at t, with the 12-month label. Credit limits and risk levels
+    are the ones valid at t (``scoring.history``), never today's."""
+    fs = compute_features(organization, t, dated_values=True)
     frame = fs.table
     active = frame["invoices_due_12m"] > 0
     recent = _invoiced_since(organization, t - dt.timedelta(days=365), t)

@@ -261,3 +261,115 @@ class MonitoringReport(TenantOwned):
 
     def __str__(self) -> str:
         return f"Monitoring {self.as_of} (model v{self.model.version})"
+
+
+class RiskLevelChange(models.Model):
+    """Dated history of the country and sector risk levels (shared reference data, so not tenant-owned):
+    the level of a country or sector on day t is the one of its latest change with ``valid_from`` on or
+    before t. A country or sector with no change recorded has kept its level since the reference data
+    was loaded. Written only by ``history.risk_level_change`` (which also moves the current level on
+    ``customers.Country``/``Sector`` and writes the ledger), so training snapshots and back-filled
+    scores read the level that was valid on their date, never today's."""
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        SECTOR = "sector", _("Sector")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    code = models.CharField(max_length=8)
+    risk_level = models.PositiveSmallIntegerField()
+    valid_from = models.DateField()
+    reason = models.CharField(max_length=300, blank=True, default="")
+    recorded_at = models.DateTimeField(db_default=Now(), editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "code", "valid_from"], name="risklevel_unique_day")]
+        ordering = ["kind", "code", "-valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code}: {self.risk_level} from {self.valid_from}"
+
+
+class ShadowScore(TenantOwned):
+    """A candidate model's score of a customer on a night, computed beside the champion's (same features,
+    same run) and never shown as the customer's score: the material of the comparison report."""
+
+    run = models.ForeignKey(ScoringRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="shadow_scores")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    pd = models.FloatField(verbose_name="PD")
+    grade = models.PositiveSmallIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "customer", "as_of"], name="shadowscore_unique_day")
+        ]
+        indexes = [models.Index(fields=["organization", "model", "as_of"], name="shadowscore_model_idx")]
+
+    def __str__(self) -> str:
+        return f"v{self.model_id} {self.customer_id} {self.as_of}: grade {self.grade}"
+
+
+class TrainingRun(TenantOwned):
+    """A training started from the Scoring page (or proposed by the nightly run), run as a Celery task;
+    ``progress`` (0-100) and ``log`` are updated as it goes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    log = models.JSONField(default=list)
+    message = models.TextField(blank=True, default="")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    model = models.ForeignKey(ScoringModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"training {self.as_of} ({self.status})"
+
+
+class PromotionRequest(TenantOwned):
+    """Four eyes on a promotion: two different people sign (the requester and an approver). A request
+    proposed by the nightly run has no requester yet; its first signature makes the signer the requester."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    model = models.ForeignKey(ScoringModel, on_delete=models.CASCADE, related_name="promotion_requests")
+    champion = models.ForeignKey(ScoringModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by_system = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    report = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model"], condition=Q(status="pending"), name="promotion_one_pending")
+        ]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"promote v{self.model_id} ({self.status})"

@@ -15,7 +15,7 @@ from . import services
 from .rescore import flush_pending, rescore_after_import
 
 # Kinds of data that feed the features (customers' own rows are scored by the nightly run).
-FEEDING_KINDS = {"statements", "signals", "payments", "invoices", "credit_notes", "orders"}
+FEEDING_KINDS = {"statements", "signals", "payments", "invoices", "credit_notes", "orders", "invoice_export"}
 
 
 def on_import_written(sender: Any, organization: Any, kind: str, customer_ids: list[int], **kwargs: Any) -> None:

@@ -32,19 +32,21 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from alerts.models import Alert
-from alerts.services import alert_raise
+from alerts.services import alert_raise, evaluate_on_commit
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock
 from credit_platform.errors import AppError, ErrorCode
+from credit_platform.imports.engine import loading_organizations
 from credit_platform.models import Organization
 from customers.models import Customer
 
 from . import monitoring
 from .engine import Scored, evaluate
 from .expert import DEFAULT_FACTORS, ExpertScorecard, Factor, validate_bins
-from .features import Scope, compute_features
+from .features import FeatureSet, Scope, compute_features
 from .labels import default_dates
 from .modeling.masterscale import MasterScale
 from .models import (
@@ -169,7 +171,8 @@ def master_scale_update(*, organization: Organization, upper_bounds: Sequence[fl
     try:
         scale = MasterScale(tuple(float(b) for b in upper_bounds))
     except (TypeError, ValueError) as exc:
-        raise AppError(ErrorCode.VALIDATION, f"master scale: {exc}", details={"upper_bounds": list(upper_bounds)}
+        raise AppError(ErrorCode.VALIDATION, gettext('master scale: %(exc)s') % {
+            'exc': exc}, details={"upper_bounds": list(upper_bounds)}
                        ) from exc
     row, _ = MasterScaleConfig.objects.select_for_update().get_or_create(organization=organization)
     before = list(row.upper_bounds)
@@ -221,8 +224,9 @@ def model_train(*, organization: Organization, as_of: dt.date | None = None, mon
                 dry_run: bool = False, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train on the organization's history and register the result as a candidate (not promoted)."""
     as_of = as_of or organization.local_date()
-    champion(organization)  # the master scale exists
-    outcome = train_on_history(organization, as_of, master_scale(organization), months=months, log=log)
+    current = champion(organization)  # the master scale exists
+    outcome = train_on_history(organization, as_of, master_scale(organization), months=months, log=log,
+                               champion=scorer_for(current))
     if dry_run:
         return TrainResult(outcome, None)
     return TrainResult(outcome, model_register(organization=organization, outcome=outcome, actor=actor))
@@ -252,12 +256,18 @@ def model_register(*, organization: Organization, outcome: TrainingOutcome, acto
 # -------------------------------------------------------------------------------- scoring
 
 
-def compute_scores(*, organization: Organization, as_of: dt.date, scope: Scope, model: ScoringModel) -> Scored:
-    """Features, PD, grade and reasons for the customers of ``scope`` (reads only)."""
+def score_inputs(organization: Organization, as_of: dt.date, scope: Scope) -> tuple[FeatureSet, pd.Series]:
+    """The features of the scope's customers and their known default dates (reads only)."""
     fs = compute_features(organization, as_of, scope)
     # Default dates come from all data recorded so far: the status "in default" is today's knowledge,
     # but a default dated on or before a past as-of date had happened by then (back-filled scores).
     known = default_dates(organization, max(as_of, organization.local_date()), scope)
+    return fs, known
+
+
+def compute_scores(*, organization: Organization, as_of: dt.date, scope: Scope, model: ScoringModel) -> Scored:
+    """Features, PD, grade and reasons for the customers of ``scope`` (reads only)."""
+    fs, known = score_inputs(organization, as_of, scope)
     return evaluate(fs, scorer_for(model), master_scale(organization), known)
 
 
@@ -305,6 +315,8 @@ def _persist(organization: Organization, model: ScoringModel, scored: Scored, sc
     CurrentScore.objects.bulk_create(current, batch_size=1000, update_conflicts=True, unique_fields=["customer"],
                                      update_fields=["as_of", *update])
     GradeChange.objects.bulk_create(changes, batch_size=1000)
+    if trigger == Trigger.EVENT:  # a grade changed by new data: early warnings for those customers
+        evaluate_on_commit(organization.pk, [c.customer_id for c in changes if c.old_grade is not None])
     audit_append_many(organization=organization, actor=actor, events=events)
     return len(scores), len(changes)
 
@@ -377,6 +389,7 @@ def due_nightly_organizations(now: dt.datetime) -> list[int]:
     orgs = Organization.objects.filter(is_active=True).only("pk", "time_zone").order_by("pk")
     local = {o.pk: o.local_time(now) for o in orgs}
     ready = {pk: t.date() for pk, t in local.items() if t.hour >= hour}
+    ready = {pk: d for pk, d in ready.items() if pk not in loading_organizations(ready)}  # historical loads wait
     started = set(
         ScoringRun.objects.filter(organization_id__in=list(ready), trigger=Trigger.NIGHTLY,
                                   as_of__in=set(ready.values())).values_list("organization_id", "as_of")
@@ -456,7 +469,12 @@ def scoring_run_chunk(chunk_id: int, *, monitor_inline: bool = False) -> str:
     run, organization = chunk.run, chunk.organization
     scope = Scope.between(chunk.first_id, chunk.last_id)
     t0 = time.perf_counter()
-    scored = compute_scores(organization=organization, as_of=run.as_of, scope=scope, model=run.model)
+    fs, known = score_inputs(organization, run.as_of, scope)
+    scale = master_scale(organization)
+    scored = evaluate(fs, scorer_for(run.model), scale, known)
+    from .challengers import shadow_evaluate, shadow_persist
+
+    shadows = shadow_evaluate(organization, run.model, fs, known, scale)  # candidates beside the champion
     spec = monitoring.variables(run.model.reference, _default_edges(run.model))
     stats = monitoring.bin_counts(spec, scored.features, scored.frame["pd"].to_numpy(dtype=float)) if len(
         scored.frame) else {}
@@ -465,6 +483,7 @@ def scoring_run_chunk(chunk_id: int, *, monitor_inline: bool = False) -> str:
         if ScoringRunChunk.objects.filter(pk=chunk.pk, done=True).exists():
             return "already done"
         written, changes = _persist(organization, run.model, scored, scope, run.trigger)
+        shadow_persist(organization, run, shadows)
         ScoringRunChunk.objects.filter(pk=chunk.pk).update(
             done=True, scored=written, grade_changes=changes, seconds=time.perf_counter() - t0, stats=stats)
         ScoringRun.objects.filter(pk=run.pk).update(
@@ -563,13 +582,16 @@ def _backtest(organization: Organization, as_of: dt.date) -> dict[str, Any]:
 
 def scoring_seed_history(*, organizations: Sequence[Organization], as_of: dt.date | None = None,
                          quarters: int = 5) -> None:
-    """Scores for a fresh demo: the last ``quarters`` quarter ends (back-filled, oldest first, so the
-    grade history and a one-year backtest exist) and ``as_of`` (default today). Skips organizations
-    already scored."""
+    """Scores for a fresh demo: the expert scorecard recalibrated to the demo's observed defaults, then
+    the last ``quarters`` quarter ends (back-filled, oldest first, so the grade history and a one-year
+    backtest exist) and ``as_of`` (default today). Skips organizations already scored."""
     for organization in organizations:
         if Score.objects.for_organization(organization).exists():
             continue
         today = as_of or organization.local_date()
+        from .recalibration import expert_recalibrate
+
+        expert_recalibrate(organization=organization, as_of=today)  # PDs fitted to the observed defaults
         ends = pd.date_range(end=pd.Timestamp(today), periods=quarters + 1, freq="QE")
         for day in [d.date() for d in ends if d.date() < today][-quarters:]:
             scoring_run_sync(organization=organization, as_of=day, trigger=Trigger.BACKFILL)

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from alerts.tasks import sweep
 from credit_platform.models import Organization
 
 from . import services
@@ -30,6 +31,14 @@ def nightly() -> int:
 @shared_task(name="scoring.run_organization", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
 def run_organization(organization_id: int, trigger: str = "nightly") -> int:
     organization = Organization.objects.get(pk=organization_id)
+    if trigger == "nightly":
+        from .recalibration import expert_recalibrate_if_due
+
+        expert_recalibrate_if_due(organization=organization)
+        from .challengers import training_due, training_run_start
+
+        if training_due(organization, organization.local_date()):
+            training_run_start(organization=organization, trigger="nightly")
     return services.scoring_run_start(organization=organization, trigger=trigger).pk
 
 
@@ -40,11 +49,12 @@ def score_chunk(chunk_id: int) -> str:
 
 @shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
 def monitor_run(run_id: int) -> int:
-    report = services.monitoring_run(run_id).pk
-    from limits.tasks import after_scoring  # the next step of the nightly canvas: limits after grades
+    report = services.monitoring_run(run_id)
+    from limits.tasks import after_scoring  # the next steps of the nightly canvas, once grades are in:
 
-    after_scoring.delay(run_id)
-    return report
+    after_scoring.delay(run_id)  # recommended limits, automatic decreases, proposals, expiry, reviews
+    sweep.delay(report.organization_id, report.as_of.isoformat())  # the night's early warnings (alerts)
+    return report.pk
 
 
 @shared_task(name="scoring.refresh_customers", time_limit=10 * 60, soft_time_limit=9 * 60, **RETRY)
@@ -63,3 +73,12 @@ def refresh_after_imports(organization_id: int, seq: int, customer_ids: list[int
 @shared_task(name="scoring.refresh_customer", time_limit=5 * 60, soft_time_limit=4 * 60, **RETRY)
 def refresh_customer(customer_id: int) -> int:
     return services.score_refresh_customer(customer_id)
+
+
+@shared_task(name="scoring.train", time_limit=60 * 60, soft_time_limit=55 * 60, acks_late=True)
+def train(training_run_id: int) -> int:
+    """A training run started from the page or by the nightly run (``challengers``); not retried (a
+    failed training is reported on the run, and started again by a person)."""
+    from .challengers import training_run_execute
+
+    return training_run_execute(training_run_id).pk

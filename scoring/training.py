@@ -85,8 +85,20 @@ def grade_rows(y: np.ndarray, p: np.ndarray, scale: MasterScale) -> list[dict[st
     return json_safe(table.to_dict(orient="records"))
 
 
+def _champion_metrics(champion: Any, rows: pd.DataFrame, y: np.ndarray) -> dict[str, Any] | None:
+    if champion is None:
+        return None
+    from .features.catalog import with_renamed
+
+    p = np.clip(np.asarray(champion.predict_pd(with_renamed(rows, champion.features)), dtype=float), 0.0, 1.0)
+    return json_safe(M.summary(y, p))
+
+
 def train_on_history(organization: Organization, as_of: dt.date, scale: MasterScale, *, months: int = 3,
-                     random_state: int = 0, log: Callable[[str], None] | None = None) -> TrainingOutcome:
+                     random_state: int = 0, log: Callable[[str], None] | None = None,
+                     champion: Any = None) -> TrainingOutcome:
+    """``champion``: the current champion's scorer (``registry.Scorer``); it is scored on the same
+    out-of-time snapshots, so the report says whether the new model beats it there."""
     emit = log or (lambda _m: None)
     started = time.perf_counter()
     emit("building snapshots (features as known on each date, 12-month default label)")
@@ -122,6 +134,7 @@ def train_on_history(organization: Organization, as_of: dt.date, scale: MasterSc
         day = later["as_of"].dt.date.to_numpy()
         oot.update(champion=early.champion, features=early.features, metrics=json_safe(M.summary(y, p)),
                    grade_table=grade_rows(y, p, scale),
+                   champion_metrics=_champion_metrics(champion, later, y),
                    dates=sorted({d.isoformat() for d in day}),
                    # one row per customer within a date: the independent samples a binomial test needs
                    grade_table_by_date={d.isoformat(): grade_rows(y[day == d], p[day == d], scale)

@@ -8,4 +8,7 @@ urlpatterns = [
     path("models/<int:pk>/promote/", views.promote, name="scoring-promote"),
     path("expert/publish/", views.publish_expert, name="scoring-publish-expert"),
     path("run/", views.run_now, name="scoring-run"),
+    path("train/", views.train_start, name="scoring-train"),
+    path("train/<int:pk>/", views.training_status, name="scoring-training-status"),
+    path("promotions/<int:pk>/", views.promotion_decide, name="scoring-promotion-decide"),
 ]

@@ -36,6 +36,15 @@ SUITE_TODAY = SUITE_NOW.date()
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues() -> None:
+    """The pages are read in Chinese too: compile the catalogues the way ``make run`` does (no gettext)."""
+    from credit_platform.catalogs import catalogue_paths, compile_catalogue
+
+    for po in catalogue_paths():
+        compile_catalogue(po)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _suite_clock() -> Iterator[None]:
     """Session-scoped so that module fixtures (the demo portfolio) run at the same instant too."""
     with time_machine.travel(SUITE_NOW, tick=True):

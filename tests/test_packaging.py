@@ -14,7 +14,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ["credit_platform", "customers", "receivables", "scoring", "alerts", "limits"]
+PRODUCT = ["credit_platform", "customers", "receivables", "scoring", "alerts", "limits", "onboarding"]
 # The project's own top-level modules, the benchmark scripts included (they import one another).
 PROJECT_MODULES = set(PRODUCT) | {"tests", "manage"} | {p.stem for p in (ROOT / "bench").glob("*.py")}
 

@@ -27,7 +27,7 @@ from credit_platform.audit import audit_append
 from credit_platform.bulk import advisory_lock
 from credit_platform.models import ImportLog, Organization
 
-from .spec import Column, ErrorList, norm_header
+from .spec import Column, ErrorList, FileFormat, norm_header
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class WriteResult:
     updated: int = 0
     unchanged: int = 0
     note: str = ""
+    # For a file of several kinds: one {"kind", "created", "updated", "unchanged"} per kind written.
+    breakdown: list[dict[str, Any]] | None = None
 
 
 class Importer:
@@ -68,6 +70,8 @@ class Importer:
     columns: ClassVar[Sequence[Column]]
     key: ClassVar[Sequence[str]]
     description: ClassVar[str] = ""
+    # Pages pass importer classes to templates, which would otherwise call them (and show nothing).
+    do_not_call_in_templates: ClassVar[bool] = True
 
     def __init__(self, organization: Organization, user: Any = None):
         self.organization = organization
@@ -105,7 +109,8 @@ def importers() -> dict[str, type[Importer]]:
 
 
 # The order a new tenant loads its data in (each kind refers to the ones before it).
-_ORDER = ["fx_rates", "customers", "statements", "signals", "orders", "invoices", "payments", "credit_notes"]
+_ORDER = ["fx_rates", "customers", "statements", "signals", "orders", "invoices", "payments", "credit_notes",
+          "invoice_export"]
 
 
 def _detect_separator(first_line: str) -> str:
@@ -146,7 +151,7 @@ def _xlsx_errors(path: Path, file_name: str) -> str | None:
     return None
 
 
-def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFrame:
+def read_table(path: Path, file_name: str, encoding: str = "utf-8", limit: int | None = None) -> pd.DataFrame:
     """Every cell as stripped text, headers normalised, plus ``_row`` (the spreadsheet row number).
 
     Raises Rejected with a row-1 error when the file cannot be read at all, is not what its name says, or
@@ -155,7 +160,8 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
     """
     errors = ErrorList()
     suffix = Path(file_name).suffix.lower()
-    max_rows = settings.IMPORT_MAX_ROWS
+    # ``limit``: the first rows only (a preview), without the cap's error.
+    max_rows = settings.IMPORT_MAX_ROWS if limit is None else limit
     try:
         if suffix in (".xlsx", ".xlsm"):
             problem = _xlsx_errors(path, file_name)
@@ -184,7 +190,9 @@ def read_table(path: Path, file_name: str, encoding: str = "utf-8") -> pd.DataFr
             InvalidFileException) as exc:
         errors.add(1, "", file_name, f"the file cannot be read as a table: {exc}")
         raise Rejected(errors) from None
-    if len(frame) > max_rows:
+    if limit is not None:
+        frame = frame.iloc[:limit]
+    elif len(frame) > max_rows:
         errors.add(1, "", file_name, f"has more than {max_rows:,} data rows (IMPORT_MAX_ROWS): split it into "
                                      f"files of at most {max_rows:,} rows")
         raise Rejected(errors)
@@ -216,10 +224,11 @@ def validate_headers(frame: pd.DataFrame, importer: type[Importer], errors: Erro
             errors.add(1, column.name, "", "required column is missing")
 
 
-def parse_frame(frame: pd.DataFrame, importer: type[Importer], errors: ErrorList) -> pd.DataFrame:
+def parse_frame(frame: pd.DataFrame, importer: type[Importer], errors: ErrorList,
+                fmt: FileFormat | None = None) -> pd.DataFrame:
     typed = pd.DataFrame({"_row": frame["_row"].to_numpy()}, index=frame.index)
     for column in importer.columns:
-        typed[column.name] = column.parse(frame, errors)
+        typed[column.name] = column.parse(frame, errors, fmt)
     return typed
 
 
@@ -254,37 +263,82 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> ImportLog:
+def loading_history(organization_id: int) -> bool:
+    """True while the organization's historical load is open (re-scores, dunning and alerts wait)."""
+    return organization_id in loading_organizations([organization_id])
+
+
+def loading_organizations(organization_ids: Any = None) -> set[int]:
+    """Ids of the organizations loading their history (of ``organization_ids`` when given): the nightly
+    re-score, the dunning run and alert runs skip them until the load is completed."""
+    from .models import HistoricalLoad
+
+    loads = HistoricalLoad.objects.filter(status=HistoricalLoad.Status.OPEN)
+    if organization_ids is not None:
+        loads = loads.filter(organization_id__in=list(organization_ids))
+    return set(loads.values_list("organization_id", flat=True))
+
+
+def _read(log: ImportLog, cls: type[Importer], path: Path, encoding: str, options: dict[str, Any],
+          errors: ErrorList) -> tuple[pd.DataFrame, list[str]]:
+    """The file's table labelled with the kind's fields: through the mapping when one is given, else by
+    its own headers (which must then all be fields of the kind)."""
+    if "columns" in options or "defaults" in options:
+        from .mapping import apply_mapping
+
+        return apply_mapping(read_table(path, log.file_name, encoding), cls, options, errors)
+    frame = read_table(path, log.file_name, encoding)
+    validate_headers(frame, cls, errors)
+    return frame, []
+
+
+def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8", options: dict[str, Any] | None = None,
+               ) -> ImportLog:
     """Validate and write one file for ``log.organization``; the log records the outcome.
+
+    ``options``: ``columns``/``defaults`` (a column mapping, ``mapping.apply_mapping``), ``format`` (the
+    file's date and number format, ``FileFormat``), ``historical`` (a load of past data: no re-score now).
 
     The log's final status and counts are saved in the transaction that writes the rows, so the two
     commit together or not at all: a log can never say "nothing was written" about rows that were, nor
     "imported" about rows that were not. Work queued for after the commit (re-scores, alerts) that fails
     leaves the committed import as it is; the log notes the failure."""
+    options = dict(options or {})
     cls = importers().get(log.kind)
     log.status, log.started_at = ImportLog.Status.RUNNING, timezone.now()
     log.file_sha256 = file_sha256(path)
     log.save(update_fields=["status", "started_at", "file_sha256"])
     errors = ErrorList()
     t0 = time.perf_counter()
+    ignored: list[str] = []
+    result: WriteResult | None = None
     try:
         if cls is None:
             errors.add(1, "", log.kind, f"unknown import kind; choose one of: {', '.join(importers())}")
             raise Rejected(errors)
+        try:
+            fmt = FileFormat.from_dict(options.get("format"))
+        except ValueError as exc:
+            errors.add(1, "", log.file_name, str(exc))
+            raise Rejected(errors) from None
         importer = cls(log.organization, log.user)
-        frame = read_table(path, log.file_name, encoding)
+        frame, ignored = _read(log, cls, path, encoding, options, errors)
         log.rows = len(frame)
-        validate_headers(frame, cls, errors)
         if errors:
             raise Rejected(errors)
         importer.present = frozenset(c for c in frame.columns if c != "_row")
         if frame.empty:
             errors.add(2, "", "", "the file has a header but no data rows")
             raise Rejected(errors)
-        typed = parse_frame(frame, cls, errors)
+        typed = parse_frame(frame, cls, errors, fmt)
         records = importer.build(typed, errors)
         if errors:
             raise Rejected(errors)
+        historical = bool(options.get("historical")) or loading_history(log.organization_id)
+        if options.get("historical") and not log.dry_run:
+            from .services import historical_load_start
+
+            historical_load_start(organization=log.organization, actor=log.user)
         with transaction.atomic():
             advisory_lock(f"import:{log.organization_id}:{log.kind}")
             result = importer.write(records)
@@ -292,24 +346,30 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
             if log.dry_run:
                 raise _DryRunRollback
             ids = records["customer_id"].dropna().astype(int).unique().tolist() if "customer_id" in records else []
-            import_written.send(sender=cls, organization=log.organization, kind=log.kind, customer_ids=ids)
+            if not historical:
+                import_written.send(sender=cls, organization=log.organization, kind=log.kind, customer_ids=ids)
             audit_append(
                 organization=log.organization, actor=log.user, action="import.completed", obj=log,
                 after={"kind": log.kind, "file": log.file_name, "sha256": log.file_sha256, "rows": log.rows,
-                       "created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+                       "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                       "historical": historical},
             )
             log.status, log.message = ImportLog.Status.SUCCEEDED, result.note
+            if historical:
+                log.message = (f"{log.message} Historical load: re-scores wait until the load is completed.").strip()
             log.finished_at = timezone.now()
             log.save()
+            _save_detail(log, {**options, "encoding": encoding}, errors, result, ignored)
     except _DryRunRollback:
         log.status = ImportLog.Status.SUCCEEDED
-        log.message = "Dry run: the file is valid; nothing was written."
+        log.message = f"Dry run: the file is valid; nothing was written. {result.note if result else ''}".strip()
     except Rejected as exc:
         log.created = log.updated = log.unchanged = 0
         log.status = ImportLog.Status.REJECTED
         log.error_count = exc.errors.total
         log.errors = [e.as_dict() for e in exc.errors.sorted()]
         log.message = exc.message or f"Rejected: {exc.errors.total} error(s); nothing was written."
+        errors = exc.errors
     except Exception as exc:
         committed = ImportLog.objects.filter(pk=log.pk, status=ImportLog.Status.SUCCEEDED).first()
         if committed is not None:
@@ -329,17 +389,30 @@ def run_import(log: ImportLog, path: Path, *, encoding: str = "utf-8") -> Import
     if log.status != ImportLog.Status.SUCCEEDED or log.dry_run:
         log.finished_at = timezone.now()
         log.save()
+        _save_detail(log, {**options, "encoding": encoding}, errors, result if log.dry_run else None, ignored)
     logger.info("import %s %s: %s in %.2fs", log.pk, log.kind, log.status, time.perf_counter() - t0)
     return log
 
 
+def _save_detail(log: ImportLog, options: dict[str, Any], errors: ErrorList, result: WriteResult | None,
+                 ignored: list[str]) -> None:
+    from .models import ImportDetail
+
+    breakdown = (result.breakdown or [{"kind": log.kind, "created": result.created, "updated": result.updated,
+                                       "unchanged": result.unchanged}]) if result is not None else []
+    ImportDetail.objects.update_or_create(log=log, defaults={
+        "options": {k: v for k, v in options.items() if k != "staged"}, "error_groups": errors.groups(),
+        "breakdown": breakdown, "ignored_columns": ignored, "staged_id": options.get("staged"),
+    })
+
+
 def import_file(
     *, organization: Organization, kind: str, path: Path, file_name: str | None = None, user: Any = None,
-    dry_run: bool = False, encoding: str = "utf-8",
+    dry_run: bool = False, encoding: str = "utf-8", options: dict[str, Any] | None = None,
 ) -> ImportLog:
     """Service entry point used by the command, the upload task and tests."""
     log = ImportLog.objects.create(
         organization=organization, kind=kind, file_name=file_name or Path(path).name,
         stored_path=str(path), user=user if user is not None and user.is_authenticated else None, dry_run=dry_run,
     )
-    return run_import(log, Path(path), encoding=encoding)
+    return run_import(log, Path(path), encoding=encoding, options=options)

@@ -19,6 +19,55 @@ from credit_platform.bounds import DATE_MAX, DATE_MIN, MONEY_MAX
 from credit_platform.money import currency_codes
 
 MAX_ERRORS_KEPT = 1000
+# Kept per (column, reason): one bad column of 7,000 rows must not hide the errors of the other columns.
+MAX_ERRORS_PER_GROUP = 20
+SAMPLE_ROWS_PER_GROUP = 5
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How one file writes dates and numbers (chosen per file; the default is ISO dates and '.' decimals).
+
+    ``date_format`` is a strftime pattern (``%d/%m/%Y``); ``decimal`` is ``.`` or ``,``; ``thousands`` is the
+    grouping character removed before parsing (``""``, ``,``, ``.``, `` ``, ``'``)."""
+
+    date_format: str = "%Y-%m-%d"
+    decimal: str = "."
+    thousands: str = ""
+
+    @property
+    def date_label(self) -> str:
+        return self.date_format.replace("%Y", "yyyy").replace("%m", "mm").replace("%d", "dd")
+
+    @property
+    def is_default(self) -> bool:
+        return self == FileFormat()
+
+    def as_dict(self) -> dict[str, str]:
+        return {"date_format": self.date_format, "decimal": self.decimal, "thousands": self.thousands}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> FileFormat:
+        data = data or {}
+        fmt = cls(date_format=data.get("date_format") or "%Y-%m-%d", decimal=data.get("decimal") or ".",
+                  thousands=data.get("thousands", "") or "")
+        if fmt.date_format not in DATE_FORMATS:
+            raise ValueError(f"date format '{fmt.date_format}' is not one of: {', '.join(DATE_FORMATS)}")
+        if fmt.decimal not in DECIMAL_MARKS:
+            raise ValueError(f"decimal mark '{fmt.decimal}' is not one of: {' '.join(DECIMAL_MARKS)}")
+        if fmt.thousands not in THOUSANDS_MARKS:
+            raise ValueError(f"thousands separator '{fmt.thousands}' is not one of: none , . space '")
+        if fmt.thousands == fmt.decimal:
+            raise ValueError("the thousands separator and the decimal mark must differ")
+        return fmt
+
+
+DATE_FORMATS = {
+    "%Y-%m-%d": "yyyy-mm-dd", "%d/%m/%Y": "dd/mm/yyyy", "%m/%d/%Y": "mm/dd/yyyy", "%d.%m.%Y": "dd.mm.yyyy",
+    "%d-%m-%Y": "dd-mm-yyyy", "%Y/%m/%d": "yyyy/mm/dd", "%Y%m%d": "yyyymmdd",
+}
+DECIMAL_MARKS = [".", ","]
+THOUSANDS_MARKS = ["", ",", ".", " ", "'"]
 
 
 @dataclass
@@ -37,16 +86,62 @@ class ImportError_:
         return f"{where}{shown}: {self.reason}"
 
 
+def _group_key(column: str, reason: str) -> tuple[str, str]:
+    # Numbers inside a reason (a row, a date) do not make another kind of error.
+    return column, re.sub(r"\d+", "#", reason)
+
+
 @dataclass
 class ErrorList:
+    """Located errors. Every error is counted in its group (column and reason); the first
+    ``MAX_ERRORS_PER_GROUP`` of each group are kept, up to ``MAX_ERRORS_KEPT`` in all, so that the errors of
+    every column are shown, however many one column has."""
+
     items: list[ImportError_] = field(default_factory=list)
     total: int = 0
+    group_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    group_first: dict[tuple[str, str], ImportError_] = field(default_factory=dict)
+    group_rows: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     def add(self, row: int, column: str, value: Any, reason: str) -> None:
         self.total += 1
-        if len(self.items) < MAX_ERRORS_KEPT:
-            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-            self.items.append(ImportError_(int(row), column, text[:200], reason))
+        key = _group_key(column, reason)
+        seen = self.group_counts.get(key, 0)
+        self.group_counts[key] = seen + 1
+        text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+        error = ImportError_(int(row), column, text[:200], reason)
+        if seen == 0:
+            self.group_first[key] = error
+            self.group_rows[key] = []
+        if seen < SAMPLE_ROWS_PER_GROUP:
+            self.group_rows[key].append(int(row))
+        if seen < MAX_ERRORS_PER_GROUP and len(self.items) < MAX_ERRORS_KEPT:
+            self.items.append(error)
+
+    def merge(self, other: ErrorList, value_of_row: dict[Any, Any], reword: Callable[[str], str]) -> None:
+        """Add ``other``'s errors with the value each row had in the file and a reworded reason; errors it
+        counted but did not keep are counted here too."""
+        kept: dict[tuple[str, str], int] = {}
+        for item in other.items:
+            self.add(item.row, item.column, value_of_row.get(item.row, item.value), reword(item.reason))
+            key = _group_key(item.column, item.reason)
+            kept[key] = kept.get(key, 0) + 1
+        for key, count in other.group_counts.items():
+            extra = count - kept.get(key, 0)
+            if extra > 0:
+                first = other.group_first[key]
+                new_key = _group_key(first.column, reword(first.reason))
+                self.total += extra
+                self.group_counts[new_key] = self.group_counts.get(new_key, 0) + extra
+
+    def groups(self) -> list[dict[str, Any]]:
+        """One entry per column and reason: the count, the first rows, and the first error as example."""
+        out = []
+        for key, count in self.group_counts.items():
+            first = self.group_first[key]
+            out.append({"column": first.column, "reason": first.reason, "count": count,
+                        "rows": self.group_rows[key], "example": first.value})
+        return sorted(out, key=lambda g: (-g["count"], g["column"]))
 
     def add_mask(self, frame: pd.DataFrame, mask: pd.Series, column: str, reason: str | Callable[[Any], str],
                  value_column: str | None = None) -> None:
@@ -102,13 +197,18 @@ class Column:
     default: Any = None
     help: str = ""
 
-    def parse(self, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
+    def parse(self, frame: pd.DataFrame, errors: ErrorList, fmt: FileFormat | None = None) -> pd.Series:
         """Typed values for this column; bad cells are reported and become NA."""
         raw = frame[self.name] if self.name in frame.columns else pd.Series("", index=frame.index, dtype=object)
         empty = raw == ""
         if self.required:
             errors.add_mask(frame.assign(**{self.name: raw}), empty, self.name, "is required")
         present = ~empty
+        self_fmt = fmt or FileFormat()
+        if self.kind == "date" and self_fmt.date_format != "%Y-%m-%d":
+            return self._parse_date_as(raw, present, frame, errors, self_fmt)
+        if self.kind in ("money", "decimal") and (self_fmt.decimal != "." or self_fmt.thousands):
+            return self._parse_localized_number(raw, present, frame, errors, self_fmt)
         parser = getattr(self, f"_parse_{self.kind}")
         values = parser(raw, present, frame, errors)
         if self.default is not None:
@@ -183,6 +283,46 @@ class Column:
         out_of_range = present & dates.notna() & ((dates < low) | (dates > high))
         self._bad(frame, raw, out_of_range, errors, f"is outside {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}")
         return dates.where(~out_of_range)
+
+    def _parse_date_as(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList,
+                       fmt: FileFormat) -> pd.Series:
+        """Dates written as the file's ``date_format`` (e.g. dd/mm/yyyy); errors name that format."""
+        dates = pd.to_datetime(raw.where(present), format=fmt.date_format, errors="coerce")
+        bad = present & dates.isna()
+        self._bad(frame, raw, bad, errors, f"is not a date ({fmt.date_label})")
+        low, high = pd.Timestamp(DATE_MIN), pd.Timestamp(DATE_MAX)
+        out_of_range = present & dates.notna() & ((dates < low) | (dates > high))
+        self._bad(frame, raw, out_of_range, errors, f"is outside {DATE_MIN.isoformat()} to {DATE_MAX.isoformat()}")
+        values = dates.where(~out_of_range)
+        if self.default is not None:
+            values = values.where(present, self.default)
+        return values
+
+    def _parse_localized_number(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList,
+                                fmt: FileFormat) -> pd.Series:
+        """Numbers with the file's decimal mark and thousands separator: rewritten to '.'-decimals first, so
+        that the column's own rules (digits, bounds) apply unchanged; errors show the cell as it was."""
+        text = raw
+        if fmt.thousands:
+            thousands, decimal = re.escape(fmt.thousands), re.escape(fmt.decimal)
+            grouped = raw.str.fullmatch(rf"-?\d{{1,3}}(?:{thousands}\d{{3}})+(?:{decimal}\d+)?")
+            text = text.where(~grouped.fillna(False), text.str.replace(fmt.thousands, "", regex=False))
+        if fmt.decimal != ".":
+            # a '.' left over is neither this file's decimal mark nor its thousands separator: malformed
+            stray = text.str.contains(".", regex=False).fillna(False)
+            text = text.str.replace(fmt.decimal, ".", regex=False).where(~stray, "?" + text)
+        scratch = ErrorList()
+        parser = getattr(self, f"_parse_{self.kind}")
+        values = parser(text, present, frame.assign(**{self.name: text}), scratch)
+        if scratch:
+            sep = {"": "no", " ": "space"}.get(fmt.thousands, f"'{fmt.thousands}'")
+            shape = (f"is not a number with '{fmt.decimal}' for decimals and {sep} thousands separator"
+                     + (" (at most 2 decimals)" if self.kind == "money" else ""))
+            errors.merge(scratch, dict(zip(frame["_row"].to_numpy(), raw.to_numpy(), strict=True)),
+                         lambda reason: shape if reason.startswith(("is not an amount", "is not a number")) else reason)
+        if self.default is not None:
+            values = values.where(present, self.default)
+        return values
 
     def _parse_currency(self, raw: pd.Series, present: pd.Series, frame: pd.DataFrame, errors: ErrorList) -> pd.Series:
         upper = raw.str.upper()

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "scoring",
     "alerts",
     "limits",
+    "onboarding",
+    "credit_platform.imports",
 ]
 
 MIDDLEWARE = [

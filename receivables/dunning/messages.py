@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, TemplateSyntaxError
+from django.utils.translation import gettext
 
 from credit_platform.money import ZERO
 
@@ -39,7 +40,7 @@ def validate_template(source: str, field: str) -> None:
     try:
         _compiled(source)
     except TemplateSyntaxError as exc:
-        raise ValidationError({field: f"is not a valid template: {exc}"}) from None
+        raise ValidationError({field: gettext('is not a valid template: %(exc)s') % {'exc': exc}}) from None
 
 
 @dataclass(frozen=True)

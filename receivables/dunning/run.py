@@ -55,6 +55,7 @@ from typing import Any
 import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from credit_platform.audit import AuditEvent, audit_append, audit_append_many
 from credit_platform.bulk import advisory_lock, insert_frame, is_postgres, qn
@@ -629,7 +630,7 @@ def dunning_run_request(*, organization: Organization, actor: Any, now: dt.datet
     if before is not None and before.status == DunningRun.Status.COMPLETED:
         return RunRequest(state.ALREADY_COMPLETED, run_date, before)
     if not DunningPolicy.objects.for_organization(organization).filter(is_default=True).exists():
-        raise AppError(ErrorCode.CONFLICT, "The organization has no default dunning policy to run.")
+        raise AppError(ErrorCode.CONFLICT, gettext('The organization has no default dunning policy to run.'))
     org_id = organization.pk
     not_queued: list[str] = []
 

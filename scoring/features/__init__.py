@@ -8,9 +8,10 @@ row per customer of the scope (index ``customer_id``) and one float column per `
 missing values stay NaN (the models have a missing bin / learn where missing goes), and three 0/1
 flags make the missing parts explicit: ``no_statement``, ``no_bureau``, ``no_payment_history``.
 
-No look-ahead: every source is cut at the as-of date (see each module for its rule); running the
-function for a past date gives what was knowable on that date, which is what training snapshots and
-backtests rely on.
+No look-ahead: every source is cut at the as-of date (see each module for its rule), and with
+``dated_values`` (training snapshots) the credit limits and country and sector risk levels are the
+ones valid then (``scoring.history``); running the function for a past date gives what was knowable on that date,
+which is what training snapshots and backtests rely on.
 """
 
 from __future__ import annotations
@@ -74,11 +75,16 @@ def _rates(organization: Organization, as_of: dt.date, documents: set[str], limi
     return rates
 
 
-def compute_features(organization: Organization, as_of: dt.date, scope: Scope | None = None) -> FeatureSet:
+def compute_features(organization: Organization, as_of: dt.date, scope: Scope | None = None, *,
+                     dated_values: bool = False) -> FeatureSet:
+    """``dated_values``: take the credit limits and the country and sector risk levels valid on
+    ``as_of`` (``scoring.history``) instead of the current ones; training snapshots do."""
     scope = scope or Scope.all()
     org_id = organization.pk
     ensure_statistics(BATCH_TABLES)
     customers = external.customer_rows(org_id, scope)
+    if dated_values:
+        customers = external.as_of_values(customers, organization, as_of)
     pay_agg = payments.payment_aggregates(org_id, as_of, scope)
     unbilled = payments.open_orders(org_id, as_of, scope)
     ord_agg = orders.order_aggregates(org_id, as_of, scope)

@@ -9,8 +9,8 @@ query for the scope and reduced in pandas.
   latest minus the one before it (same age limit).
 * ``litigation_12m``, ``negative_news_12m``, ``payment_default_12m``: events observed in the last
   365 days; ``insolvency_filing``: 1 when any filing was observed on or before t.
-* ``country_risk`` (OECD 0..7) and ``sector_risk`` (1..5) from the reference tables (current values:
-  the reference data keeps no history).
+* ``country_risk`` (OECD 0..7) and ``sector_risk`` (1..5): the current levels, or with ``dated_values``
+  (training snapshots) the levels valid at t (``as_of_values``, ``scoring.history``).
 * ``relationship_years``: t minus ``customer_since`` (or the first invoice when that is empty);
   ``size_rank``: micro 0 .. large 3.
 """
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Q
 
+from credit_platform.models import Organization
 from customers.models import Customer, ExternalSignal
 
 from .scope import Scope
@@ -81,12 +82,28 @@ def customer_rows(organization_id: int, scope: Scope) -> pd.DataFrame:
         .filter(**scope.filter_kwargs("id"))
         .order_by("id")
         .values_list("id", "status", "size", "currency", "credit_limit", "customer_since",
-                     "country__risk_level", "sector__risk_level")
+                     "country__risk_level", "sector__risk_level", "country_id", "sector_id")
     )
     frame = pd.DataFrame(list(rows), columns=["customer_id", "status", "size", "currency", "credit_limit",
-                                              "customer_since", "country_risk", "sector_risk"])
+                                              "customer_since", "country_risk", "sector_risk", "country",
+                                              "sector"])
     frame["credit_limit"] = pd.to_numeric(frame["credit_limit"], errors="coerce").astype("float64")
     return frame.set_index("customer_id")
+
+
+def as_of_values(customers: pd.DataFrame, organization: Organization, as_of: dt.date) -> pd.DataFrame:
+    """For a past ``as_of``: the credit limits and risk levels valid then instead of today's
+    (``scoring.history``); a customer without a dated limit has none (NaN)."""
+    from ..history import credit_limits_as_of, risk_levels_as_of
+
+    out = customers.copy()
+    limits = credit_limits_as_of(organization, as_of)
+    out["credit_limit"] = pd.to_numeric(
+        pd.Series({cid: limits.get(cid) for cid in out.index}, index=out.index, dtype="object"),
+        errors="coerce").astype("float64")
+    out["country_risk"] = out["country"].map(risk_levels_as_of("country", as_of))
+    out["sector_risk"] = out["sector"].map(risk_levels_as_of("sector", as_of))
+    return out
 
 
 def profile_features(customers: pd.DataFrame, first_invoice: pd.Series, as_of: dt.date) -> pd.DataFrame:

@@ -44,4 +44,27 @@ def psi_level(value: Any) -> str:
 
 @register.filter
 def get(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` for a dict, the item at index ``key`` of a list; None when absent."""
+    if isinstance(mapping, list | tuple):
+        return mapping[key] if isinstance(key, int) and -len(mapping) <= key < len(mapping) else None
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def feature_label(name: Any) -> str:
+    """A model feature by its name in the reader's language ("Average days beyond terms, 3 months"), not
+    its column name; an unknown name is shown as it is."""
+    from scoring.features.catalog import feature
+
+    found = feature(str(name))
+    if found is None:
+        return str(name)
+    return found.label_zh if (get_language() or "en").startswith("zh") else found.label
+
+
+@register.filter
+def in_language(pair: Any, which: str = "") -> str:
+    """``{"text_en": ..., "text_zh": ...}`` (a reason or flag) in the reader's language."""
+    if not hasattr(pair, "get"):
+        return str(pair)
+    return pair.get("text_zh") if (get_language() or "en").startswith("zh") else pair.get("text_en")

@@ -18,7 +18,7 @@ from receivables.models import CollectionTask, DunningPolicy, PromiseInvoice, Pr
 from receivables.services import promise_create, task_complete
 from tests.factories import CustomerFactory
 
-from .conftest import D, invoice
+from .conftest import D, invoice, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -178,3 +178,39 @@ def test_the_admin_does_not_let_a_credit_officer_close_a_handover(client, org, m
     page = client.get(reverse("admin:receivables_collectiontask_change", args=[agency.pk]))
     assert page.status_code == 200
     assert "status" not in page.context["adminform"].form.fields
+
+
+def test_an_open_whole_account_promise_recorded_before_coverage_existed_keeps_pausing_its_oldest_invoices(
+    org, policy
+):
+    """Upgrading must not start reminding a customer who promised: migration 0007 gives the open promises
+    that 0006 left without coverage the coverage a new promise gets; closed promises stay as they were."""
+    import importlib
+
+    from django.apps import apps
+
+    from receivables.services import promise_coverage
+
+    migration = importlib.import_module("receivables.migrations.0007_cover_whole_account_promises")
+    c = CustomerFactory(organization=org)
+    a = invoice(c, "300.00", D(2026, 9, 1), D(2026, 10, 1))
+    b = invoice(c, "500.00", D(2026, 9, 5), D(2026, 10, 5))
+    pay(b, "200.00", D(2026, 10, 20))
+    invoice(c, "900.00", D(2026, 9, 9), D(2026, 10, 9))
+    invoice(c, "50.00", D(2026, 11, 25), D(2026, 12, 25))  # issued after the promise was made
+    made = dict(organization=org, customer=c, made_on=D(2026, 11, 1), promised_date=D(2026, 12, 5),
+                currency=c.currency)
+    old = PromiseToPay.objects.create(amount=Decimal("700.00"), **made)
+    kept = PromiseToPay.objects.create(amount=Decimal("700.00"), status=PromiseToPay.Status.KEPT, **made)
+
+    migration.cover_whole_account_promises(apps, None)
+
+    assert {(pi.invoice, pi.open_amount) for pi in old.coverage.all()} == {
+        (a, Decimal("300.00")), (b, Decimal("300.00"))
+    }
+    assert set(promise_coverage(c, old.amount, old.currency, old.made_on, [])) == {
+        (a, Decimal("300.00")), (b, Decimal("300.00"))
+    }
+    assert not kept.coverage.exists()
+    skipped, fired = skipped_and_fired(org, TODAY)
+    assert skipped.get("promised") == 2 and a.number not in fired and b.number not in fired

@@ -1,6 +1,7 @@
 """On the demo portfolio (2,000 customers, 200,000 invoices, 3 years): derived default dates against the
 generator's hidden truth, a model trained on the history with honest out-of-time validation and
-calibration per grade, reasons of the trained model, and a full scoring run.
+calibration per grade, reasons of the trained model, a full scoring run, and the expert scorecard
+recalibrated to the observed default rate.
 
 The demo is loaded once for the module (inside a transaction rolled back at the end).
 """
@@ -20,7 +21,8 @@ from scipy.stats import binom
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from customers.models import Customer
-from scoring import services
+from scoring import calibration, services
+from scoring import recalibration as recalibrate
 from scoring.engine import evaluate
 from scoring.expert import ExpertScorecard, default_config
 from scoring.features import FeatureSet
@@ -133,3 +135,35 @@ def test_a_full_scoring_run_scores_every_customer_once(demo):
     in_default = scores.filter(customer__status="in_default")
     assert in_default.exists() and not in_default.exclude(grade=10).exists()
     assert seconds < 60
+
+
+# Recalibration tolerance, fixed before looking at results: on the snapshot the page shows (the last one
+# of the sample, one row per customer), every grade with at least MIN_ROWS customers has its mean
+# recalibrated PD inside the 99% Wilson interval of its observed default rate; the mean PD of the whole
+# sample equals the observed default rate within 2% of it (the logistic fit makes them equal).
+def test_recalibration_moves_the_demo_pd_per_grade_to_the_observed_default_rate(demo):
+    anchors = services.champion(demo.org)
+    assert anchors.kind == "expert" and "calibration" not in anchors.config
+
+    model = recalibrate.expert_recalibrate(organization=demo.org, as_of=AS_OF, table=demo.table)
+
+    assert model is not None and model.status == "champion" and model.version > anchors.version
+    report = model.report["calibration"]
+    assert report["method"] == "logistic"
+    observed = demo.table[TARGET].mean()
+    assert report["mean_pd_before"] > 1.5 * observed  # the anchors: about twice the observed rate
+    assert abs(report["mean_pd_after"] - observed) <= 0.02 * observed
+    last = demo.table[demo.table["as_of"] == demo.table["as_of"].max()]
+    card = ExpertScorecard.from_config(model.config)
+    p = card.predict_proba(last)[:, 1]
+    rows = [g for g in calibration.grade_rows(last[TARGET].to_numpy(), p, MasterScale(), level=LEVEL)
+            if g["count"] >= MIN_ROWS]
+    assert len(rows) >= 5
+    outside = [g for g in rows if not g["wilson_low"] <= g["predicted_pd"] <= g["wilson_high"]]
+    assert not outside, outside
+    p_anchors = ExpertScorecard.from_config(anchors.config).predict_proba(last)[:, 1]
+    before = [g for g in calibration.grade_rows(last[TARGET].to_numpy(), p_anchors, MasterScale(), level=LEVEL)
+              if g["count"] >= MIN_ROWS]
+    assert any(not g["wilson_low"] <= g["predicted_pd"] <= g["wilson_high"] for g in before)
+    # the next scores use it: the same customers' PDs are lower, their ranking unchanged
+    assert M.auc(last[TARGET], p) == pytest.approx(M.auc(last[TARGET], p_anchors))

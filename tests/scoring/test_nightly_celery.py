@@ -71,10 +71,10 @@ def test_nightly_rescore_on_a_real_worker(worker_app, received, settings):
     from limits.models import RecommendedLimit
 
     wait_for(lambda: RecommendedLimit.objects.filter(organization__in=[first, second]).count() == 90)
-    assert sorted(set(received)) == ["limits.after_scoring", "scoring.monitor_run", "scoring.nightly",
-                                     "scoring.run_organization", "scoring.score_chunk"]
+    assert sorted(set(received)) == ["alerts.sweep", "limits.after_scoring", "scoring.monitor_run",
+                                     "scoring.nightly", "scoring.run_organization", "scoring.score_chunk"]
     assert received.count("scoring.score_chunk") == 5 and received.count("scoring.monitor_run") == 2
-    assert received.count("limits.after_scoring") == 2
+    assert received.count("limits.after_scoring") == 2 and received.count("alerts.sweep") == 2
 
     # the beat firing again the same night (or a redelivered message) creates nothing twice
     worker_app.send_task("scoring.nightly").get(timeout=60)

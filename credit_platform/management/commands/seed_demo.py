@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
+from alerts.services import alerts_sweep_all
 from credit_platform.demo.generator import DemoConfig, generate
 from credit_platform.demo.loader import load_portfolio
 from credit_platform.models import Organization
@@ -80,6 +81,7 @@ class Command(BaseCommand):
                                                       base_currency="GBP", prefix="NW-")))
             loaded.append(other)
         scoring_seed_history(organizations=[org, other], as_of=as_of)  # scores: last 5 quarter ends and as_of
+        alerts_sweep_all(organizations=[org, other], as_of=as_of)  # the early warnings of "today"
         for username, role, approval in DEMO_USERS:
             user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
             if not user.memberships.filter(organization=org).exists():
