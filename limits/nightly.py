@@ -41,6 +41,12 @@ class NightlyResult:
     reviews_opened: int = 0
     holds_lifted: int = 0
 
+    def __post_init__(self) -> None:
+        self.decreases: list[str] = []  # for the notification; not part of the ledger's counts
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+
 
 def _t(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
@@ -146,11 +152,14 @@ def nightly_chunk(organization: Organization, lo: int, hi: int, as_of: dt.date,
                 continue
             if rec.amount < current * (1 - MOVE_THRESHOLD) and policy.auto_decrease:
                 limit = money(rec.amount / d["rate"]) if d["rate"] else ZERO
+                old = customers[cid].credit_limit
                 decision_apply(organization=organization, customer=customers[cid], limit=limit,
                                kind=LimitDecision.Kind.AUTO_DECREASE, actor=None, decided_by="nightly policy",
                                as_of=as_of, reason=f"recommended {rec.amount} below the limit {current} "
                                                    f"(grade {d['grade']})")
                 result.decreased += 1
+                result.decreases.append(f"{customers[cid]}: {old} -> {limit} "
+                                        f"{d['currency']} (grade {d['grade']})")
             elif rec.amount > current * (1 + MOVE_THRESHOLD):
                 limit = money(rec.amount / d["rate"]) if d["rate"] else ZERO
                 limit_request_create(organization=organization, customer=customers[cid], requested_limit=limit,
@@ -230,8 +239,31 @@ def dunning_holds_lift(organization: Organization, as_of: dt.date) -> int:
     return lifted
 
 
+def notify_decreases(organization: Organization, lines: list[str], day: dt.date) -> int:
+    """One e-mail per night to the organization's credit managers and administrators listing the limits
+    the policy decreased (the ledger has each decision)."""
+    from django.core.mail import EmailMessage
+
+    from credit_platform.models import Membership
+    from credit_platform.roles import Role
+
+    to = sorted({m.user.email for m in Membership.objects.filter(
+        organization=organization, is_active=True, role__in=[Role.CREDIT_MANAGER, Role.ADMIN]).select_related(
+        "user") if m.user.email})
+    if not to or not lines:
+        return 0
+    from django.utils.translation import gettext as _
+
+    more = _("... and %(count)s more") % {"count": len(lines) - 200} if len(lines) > 200 else ""
+    body = "\n".join([*lines[:200], more]).strip()
+    subject = _("%(org)s: %(count)s credit limit(s) decreased by the policy on %(day)s") % {
+        "org": organization.name, "count": len(lines), "day": day.isoformat()}
+    EmailMessage(subject=subject, body=body, to=to).send()
+    return len(to)
+
+
 def nightly_run(organization: Organization, as_of: dt.date | None = None,
-                chunk_customers: int = CHUNK_CUSTOMERS) -> NightlyResult:
+                chunk_customers: int = CHUNK_CUSTOMERS, notify: bool = True) -> NightlyResult:
     """The whole step for one organization, chunk by chunk (keyset on customer id)."""
     from .services import requests_expire
 
@@ -246,5 +278,8 @@ def nightly_run(organization: Organization, as_of: dt.date | None = None,
     result.reviews_opened = reviews_schedule(organization, day)
     result.holds_lifted = dunning_holds_lift(organization, day)
     audit_append_many(organization=organization, actor=None, events=[AuditEvent(
-        "limits.nightly", ("limits.nightly", day.isoformat()), None, result.__dict__, "nightly run")])
+        "limits.nightly", ("limits.nightly", day.isoformat()), None, result.counts(), "nightly run")])
+    if notify and result.decreases:
+        lines = list(result.decreases)
+        transaction.on_commit(lambda: notify_decreases(organization, lines, day))
     return result

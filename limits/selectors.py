@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable, money
 from customers.models import Customer
-from receivables.selectors import customer_balances, open_items_grouped, open_orders_by_customer
+from receivables.selectors import customer_balances, open_orders_by_customer
 
 from .models import Hold, LimitRequest, OrderCheck, RecommendedLimit, Review
 
@@ -70,31 +71,44 @@ class Standing:
 
 def customer_standing(organization: Organization, customer_id: int, as_of: dt.date,
                       exclude_order_id: int | None = None) -> Standing:
-    """Exposure and overdue of one customer: two grouped reads of its own rows (its invoices with their
-    allocations, its open orders) and one of the rates; the hot path of the order check."""
-    rows = open_items_grouped(organization, as_of, by_customer=False, customer_ids=[customer_id])
+    """Exposure and overdue of one customer in one statement: its open items by currency and age bucket
+    (``receivables.balances`` through ``invoice_balances``, its own invoices and their allocations only)
+    and, in the same round trip, its open orders by currency; the rates are read only when a currency is
+    not the base currency. The hot path of the order check."""
+    from receivables.balances import invoice_balances
     from receivables.models import Order
+    from receivables.selectors import _bucket_case
 
-    orders = Order.objects.for_organization(organization).filter(
-        customer_id=customer_id, status=Order.Status.OPEN, order_date__lte=as_of)
+    case, case_params = _bucket_case(as_of)
+    items = invoice_balances(organization.pk, as_of, customer_ids=[customer_id])
+    orders = connection.ops.quote_name(Order._meta.db_table)
+    skip = "AND r.id <> %s" if exclude_order_id is not None else ""
+    sql = f"""
+        SELECT o.currency, {case} AS bucket, sum(o.open_amount) FROM ({items.text}) o GROUP BY o.currency, bucket
+        UNION ALL
+        SELECT r.currency, 'order', sum(r.amount) FROM {orders} r
+        WHERE r.organization_id = %s AND r.customer_id = %s AND r.status = 'open' AND r.order_date <= %s {skip}
+        GROUP BY r.currency"""  # noqa: S608 - identifiers from model meta, values as parameters
+    params = [*case_params, *items.params, organization.pk, customer_id, as_of]
     if exclude_order_id is not None:
-        orders = orders.exclude(pk=exclude_order_id)
-    from django.db.models import Sum
-
-    order_rows = list(orders.values_list("currency").annotate(total=Sum("amount")).order_by())
-    currencies = {r[0] for r in rows} | {r[0] for r in order_rows}
+        params.append(exclude_order_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    currencies = {r[0] for r in rows}
     fx = FxTable.load(organization, as_of, currencies) if currencies - {organization.base_currency} else \
         FxTable(organization.base_currency, as_of, {})
     standing = Standing()
-    for currency, bucket, amount, _count, _oldest in rows:
+    for currency, bucket, amount in rows:
         value = fx.convert(amount if type(amount) is Decimal else money(str(amount)), currency)
+        if bucket == "order":
+            standing.orders += value
+            continue
         standing.receivables += value
         standing.by_bucket[bucket] = standing.by_bucket.get(bucket, ZERO) + value
         if bucket != "current":
             standing.overdue += value
             standing.weighted_overdue += value * AGE_WEIGHTS[bucket]
-    for currency, total in order_rows:
-        standing.orders += fx.convert(money(str(total)), currency)
     return standing
 
 

@@ -113,6 +113,9 @@ def policy_update(*, organization: Organization, actor: Any, reason: str, **chan
         return current
     CreditPolicy.objects.filter(pk=current.pk).update(is_current=False)
     new.save()
+    from .checks import _policies
+
+    _policies.pop(organization.pk, None)  # this process's order checks read the new version at once
     audit_append(organization=organization, actor=actor, action="credit_policy.changed", obj=new,
                  before={"version": current.version, **{f: before[f] for f in changed}},
                  after={"version": new.version, **{f: after[f] for f in changed}}, reason=reason)

@@ -24,7 +24,7 @@ def after_scoring(run_id: int) -> dict:
     run = ScoringRun.objects.select_related("organization").get(pk=run_id)
     if run.trigger != Trigger.NIGHTLY:
         return {}
-    return nightly_run(run.organization, run.as_of).__dict__
+    return nightly_run(run.organization, run.as_of).counts()
 
 
 @shared_task(name="limits.nightly_organization", time_limit=30 * 60, soft_time_limit=29 * 60, **RETRY)
@@ -32,4 +32,4 @@ def nightly_organization(organization_id: int, as_of: str | None = None) -> dict
     from .nightly import nightly_run
 
     organization = Organization.objects.get(pk=organization_id)
-    return nightly_run(organization, dt.date.fromisoformat(as_of) if as_of else None).__dict__
+    return nightly_run(organization, dt.date.fromisoformat(as_of) if as_of else None).counts()

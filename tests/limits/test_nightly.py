@@ -38,12 +38,15 @@ def scored(org, model, grade, pd, limit=None, sales="1000000", equity="2000000")
     return customer
 
 
-def test_nightly_recommends_decreases_deteriorated_and_proposes_increases(org):
+def test_nightly_recommends_decreases_deteriorated_and_proposes_increases(org, staff, mailoutbox,
+                                                                         django_capture_on_commit_callbacks):
+    staff(org, Role.CREDIT_MANAGER, email="risk@acme.example")
     model = scoring_setup(organization=org)
     steady = scored(org, model, 3, 0.01, limit="190000")  # recommendation 198,000: within 20%, nothing
     worse = scored(org, model, 8, 0.2, limit="200000")  # grade 8: ceiling 30,000 -> decrease
     better = scored(org, model, 2, 0.003, limit="50000")  # recommendation ~219,000 -> a request
-    result = nightly_run(org, TODAY, chunk_customers=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = nightly_run(org, TODAY, chunk_customers=2)
     assert RecommendedLimit.objects.filter(organization=org).count() == 3 and result.recommended == 3
     assert (result.decreased, result.proposed) == (1, 1)
     assert Customer.objects.get(pk=steady.pk).credit_limit == Decimal("190000.00")
@@ -55,6 +58,8 @@ def test_nightly_recommends_decreases_deteriorated_and_proposes_increases(org):
     proposal = LimitRequest.objects.get(customer=better)
     assert (proposal.source, proposal.status, proposal.requested_by) == ("nightly", "pending", None)
     assert Customer.objects.get(pk=better.pk).credit_limit == Decimal("50000.00")
+    [mail] = mailoutbox  # the decrease is notified to the credit managers
+    assert mail.to == ["risk@acme.example"] and "200000.00 -> 30000.00" in mail.body
     # the steps are kept for the pages
     steps = RecommendedLimit.objects.get(customer=steady).steps
     assert [s["step"] for s in steps][:3] == ["grade", "pd", "sales_limit"]
