@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
+from limits.selectors import exposure_from
 from receivables.selectors import balances_and_aging, open_orders_by_customer
 from scoring.selectors import grade_distribution
 
@@ -32,9 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
     by_status = dict(customers.order_by().values_list("status").annotate(n=Count("id")))
     balances, aging = balances_and_aging(org, as_of)  # one read of the book for both
     orders = open_orders_by_customer(org, as_of)
-    exposure = {cid: b.open for cid, b in balances.items()}
-    for cid, amount in orders.items():
-        exposure[cid] = exposure.get(cid, 0) + amount
+    exposure = exposure_from(balances, orders)
     top_ids = sorted(exposure, key=lambda c: exposure[c], reverse=True)[:10]
     top = {c.pk: c for c in customers.filter(pk__in=top_ids).select_related("country", "sector")}
     total_exposure = sum(exposure.values(), 0)

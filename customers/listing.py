@@ -20,7 +20,6 @@ from django.db.models.functions import Lower
 
 from credit_platform.models import Organization
 from credit_platform.money import ZERO, FxTable
-from receivables.selectors import customer_balances, open_orders_by_customer
 from scoring.models import GradeChange, Score
 
 from .models import Customer
@@ -44,14 +43,11 @@ SORTS = (*DB_SORTS, *FIGURE_SORTS)
 
 def customer_exposure(organization: Organization, as_of: dt.date,
                       customer_ids: list[int] | None = None) -> tuple[dict[int, Any], dict[int, Decimal]]:
-    """Balances (open, overdue, oldest due; receivables/balances.py through ``customer_balances``) and
-    exposure in base currency per customer. The one place the list reads exposure: open receivables plus
-    open orders, as the overview and the customer 360 do. (The limits app's exposure replaces it here.)"""
-    balances = customer_balances(organization, as_of, customer_ids)
-    exposure: dict[int, Decimal] = {cid: b.open for cid, b in balances.items()}
-    for cid, amount in open_orders_by_customer(organization, as_of, customer_ids).items():
-        exposure[cid] = exposure.get(cid, ZERO) + amount
-    return balances, exposure
+    """Balances (open, overdue, oldest due) and exposure in base currency per customer, as the limits app
+    defines exposure (``limits.selectors.balances_and_exposure``)."""
+    from limits.selectors import balances_and_exposure
+
+    return balances_and_exposure(organization, as_of, customer_ids)
 
 
 @dataclass

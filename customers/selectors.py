@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from credit_platform.models import Organization
+from credit_platform.money import ZERO
 from receivables.models import Invoice, Order, Payment
 from receivables.selectors import customer_balances, open_orders_by_customer
 
@@ -30,9 +31,9 @@ def customer_list(organization: Organization, *, q: str = "", filters: dict[str,
 
 def page_balances(organization: Organization, customers: list[Customer], as_of: dt.date) -> list[dict[str, Any]]:
     """Open, overdue and exposure for one page of customers: two grouped queries, not two per row."""
-    ids = [c.pk for c in customers]
-    balances = customer_balances(organization, as_of, ids)
-    orders = open_orders_by_customer(organization, as_of, ids)
+    from limits.selectors import balances_and_exposure
+
+    balances, exposure = balances_and_exposure(organization, as_of, [c.pk for c in customers])
     rows = []
     for c in customers:
         bal = balances.get(c.pk)
@@ -42,7 +43,7 @@ def page_balances(organization: Organization, customers: list[Customer], as_of: 
             "open": open_,
             "overdue": bal.overdue if bal else 0,
             "max_dpd": bal.max_days_past_due(as_of) if bal else 0,
-            "exposure": open_ + orders.get(c.pk, 0),
+            "exposure": exposure.get(c.pk, 0),
         })
     return rows
 
@@ -58,8 +59,12 @@ def customer_360(organization: Organization, customer: Customer, as_of: dt.date)
     )
     for inv in open_invoices:
         inv.dpd = inv.days_past_due(as_of, inv.open_amount)  # type: ignore[attr-defined]  # annotated above
+    from limits.selectors import exposure_from
+
     balance = customer_balances(organization, as_of, [customer.pk]).get(customer.pk)
-    open_orders = open_orders_by_customer(organization, as_of, [customer.pk]).get(customer.pk, 0)
+    open_orders = open_orders_by_customer(organization, as_of, [customer.pk]).get(customer.pk, ZERO)
+    exposure = exposure_from({customer.pk: balance} if balance else {}, {customer.pk: open_orders}).get(
+        customer.pk, 0)
     return {
         "statements": stmt_rows,
         "ratio_labels": statements.RATIO_LABELS,
@@ -67,11 +72,8 @@ def customer_360(organization: Organization, customer: Customer, as_of: dt.date)
         "balance": balance,
         "max_dpd": balance.max_days_past_due(as_of) if balance else 0,
         "open_orders": open_orders,
-        "exposure": (balance.open if balance else 0) + open_orders,
-        "utilisation": (
-            ((balance.open if balance else 0) + open_orders) / customer.credit_limit * 100
-            if customer.credit_limit else None
-        ),
+        "exposure": exposure,
+        "utilisation": exposure / customer.credit_limit * 100 if customer.credit_limit else None,
         "payments": list(Payment.objects.for_organization(organization).filter(customer=customer)
                          .with_unapplied().order_by("-received_on")[:10]),
         "orders": list(Order.objects.for_organization(organization).filter(customer=customer,

@@ -11,3 +11,8 @@ class LimitsConfig(AppConfig):
         from . import contingency
 
         contingency.register()  # early-warning alerts put holds and reviews through this app's services
+        from customers.actions import register_customer_action
+
+        from .actions import limit_actions
+
+        register_customer_action(limit_actions)  # the customer 360's way into the credit file

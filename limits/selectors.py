@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,19 +27,31 @@ AGE_WEIGHTS = {"current": Decimal(0), "d1_30": Decimal("0.5"), "d31_60": Decimal
                "d61_90": Decimal("1.5"), "d91_180": Decimal("2.0"), "d180_plus": Decimal("2.0")}
 
 
+def exposure_from(balances: Mapping[int, Any], orders: Mapping[int, Decimal]) -> dict[int, Decimal]:
+    """THE rule of exposure, in base currency per customer: open receivables (``balances``, from
+    ``receivables.selectors.customer_balances``: partial payments and credit notes allocated by the date
+    count) + open, not yet invoiced orders (``orders``, from ``open_orders_by_customer``). Every page,
+    the order credit check, the overview and the lists read exposure through this function."""
+    exposure: dict[int, Decimal] = {cid: b.open for cid, b in balances.items()}
+    for cid, amount in orders.items():
+        exposure[cid] = exposure.get(cid, ZERO) + amount
+    return exposure
+
+
+def balances_and_exposure(organization: Organization, as_of: dt.date, customer_ids: Iterable[int] | None = None
+                          ) -> tuple[dict[int, Any], dict[int, Decimal]]:
+    """Each customer's balance (open, overdue, oldest due) and its exposure: two grouped reads."""
+    ids = None if customer_ids is None else list(customer_ids)
+    balances = customer_balances(organization, as_of, ids)
+    return balances, exposure_from(balances, open_orders_by_customer(organization, as_of, ids))
+
+
 def exposure_by_customer(organization: Organization, customer_ids: Iterable[int] | None = None, *,
                          as_of: dt.date | None = None) -> dict[int, Decimal]:
-    """Exposure = open receivables (``receivables.balances`` through ``customer_balances``: partial
-    payments and credit notes allocated by ``as_of`` count) + open (not yet invoiced) orders, in base
-    currency, per customer. Customers with nothing open are absent."""
-    day = as_of or organization.local_date()
-    ids = None if customer_ids is None else list(customer_ids)
-    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for customer_id, balance in customer_balances(organization, day, ids).items():
-        out[customer_id] += balance.open
-    for customer_id, amount in open_orders_by_customer(organization, day, ids).items():
-        out[customer_id] += amount
-    return {k: v for k, v in out.items() if v}
+    """Exposure (``exposure_from``) per customer as of ``as_of`` (default: the organization's business
+    date). Customers with nothing open are absent."""
+    _balances, exposure = balances_and_exposure(organization, as_of or organization.local_date(), customer_ids)
+    return {k: v for k, v in exposure.items() if v}
 
 
 def exposure_by_group(organization: Organization, group_ids: Iterable[int] | None = None, *,

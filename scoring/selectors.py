@@ -17,7 +17,6 @@ from django.db.models import Count
 from credit_platform.models import Organization
 from credit_platform.money import ZERO
 from customers.models import Customer
-from receivables.selectors import customer_balances, open_orders_by_customer
 
 from .features.catalog import GROUP_LABELS, reason_text
 from .features.catalog import feature as catalog_feature
@@ -133,11 +132,9 @@ def sparkline(history: list[dict[str, Any]], width: int = 260, height: int = 56,
 
 
 def exposure_by_customer(organization: Organization, as_of: dt.date) -> dict[int, Decimal]:
-    balances = customer_balances(organization, as_of)
-    exposure: dict[int, Decimal] = {cid: b.open for cid, b in balances.items()}
-    for cid, amount in open_orders_by_customer(organization, as_of).items():
-        exposure[cid] = exposure.get(cid, ZERO) + amount
-    return exposure
+    from limits.selectors import balances_and_exposure
+
+    return balances_and_exposure(organization, as_of)[1]
 
 
 def grade_distribution(organization: Organization, as_of: dt.date,

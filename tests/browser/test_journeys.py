@@ -160,3 +160,63 @@ def test_collector_works_the_worklist(live_server, browser_page, sign_in, shoot,
     if language != "en":
         assert _english_words(page, org) - {"Spoke", "to", "accounts", "payable", "payment", "run", "on",
                                             "Friday"} == set()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_limit_increase_requested_by_the_officer_is_approved_by_two_approvers_and_seen_by_the_officer(
+        live_server, browser_page, sign_in, shoot, book, member, language):
+    """The four-eyes journey across roles: the credit officer drills from the customer list sorted by PD into
+    the riskiest customer and requests a higher limit from its 360; a grade this poor needs two approvers,
+    so a finance approver and a credit manager each approve it in the limits queue; the officer then sees
+    the new limit on the customer's page."""
+    from decimal import Decimal
+
+    from credit_platform.services import membership_grant
+    from limits.models import LimitRequest
+
+    org, _users = book
+    for role, name in ((Role.FINANCE_APPROVER, "approver-b"), (Role.CREDIT_MANAGER, "manager-b")):
+        user = member(org, role, username=name)
+        user.set_password(PASSWORD)
+        user.save()
+        membership_grant(organization=org, user=user, role=role, approval_limit=Decimal("10000000"))
+    page = browser_page
+    sign_in(page, "officer-b", language)
+    page.goto(f"{live_server.url}/customers/?sort=-pd")
+    first_row = page.locator("table.customers tbody tr").first
+    customer = Customer.objects.get(pk=int(first_row.get_attribute("data-customer")))
+    with page.expect_navigation():
+        first_row.locator("td a").first.click()
+    with page.expect_navigation():
+        page.click("a.button[href$='#request']")
+    requested = int(customer.credit_limit or 0) + 25000
+    page.fill("#request input[name=requested_limit]", str(requested))
+    page.fill("#request [name=reason]", "Seasonal orders confirmed by the customer's new contract.")
+    shoot(page, "limit-request")
+    with page.expect_navigation():
+        page.click("#request button[type=submit]")
+    assert page.locator(".messages li.success").count() == 1
+    request = LimitRequest.objects.get(organization=org, customer=customer, status=LimitRequest.Status.PENDING)
+    assert request.approvers_required == 2
+
+    for n, approver in enumerate(("approver-b", "manager-b"), start=1):
+        page.context.clear_cookies()
+        sign_in(page, approver, language)
+        page.goto(f"{live_server.url}/limits/")
+        form = page.locator(f"form[action='/limits/requests/{request.pk}/decide/']")
+        form.locator("select[name=decision]").select_option("approve")
+        form.locator("input[name=comment]").fill("Contract seen.")
+        shoot(page, f"approval-{n}")
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        assert page.locator(".messages li.success").count() == 1
+    request.refresh_from_db()
+    customer.refresh_from_db()
+    assert request.status == LimitRequest.Status.APPROVED and customer.credit_limit == requested
+
+    page.context.clear_cookies()
+    sign_in(page, "officer-b", language)
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    limit_card = page.locator(".card.kpi", has_text="Credit limit" if language == "en" else "信用额度")
+    assert re.sub(r"\D", "", limit_card.locator(".value").inner_text()) == str(requested)
+    shoot(page, "new-limit")
