@@ -62,10 +62,13 @@ def score_chunk(chunk_id: int) -> str:
 @shared_task(name="scoring.monitor_run", time_limit=15 * 60, soft_time_limit=14 * 60, **RETRY)
 def monitor_run(run_id: int) -> int:
     report = services.monitoring_run(run_id)
-    from limits.tasks import after_scoring  # the next steps of the nightly canvas, once grades are in:
+    from celery import chain
 
-    after_scoring.delay(run_id)  # recommended limits, automatic decreases, proposals, expiry, reviews
-    sweep.delay(report.organization_id, report.as_of.isoformat())  # the night's early warnings (alerts)
+    from limits.tasks import after_scoring
+
+    # The next steps of the nightly canvas, once grades are in: limits (recommended limits, automatic
+    # decreases, proposals, expiry, reviews), then the night's early warnings on those grades and limits.
+    chain(after_scoring.si(run_id), sweep.si(report.organization_id, report.as_of.isoformat())).delay()
     return report.pk
 
 

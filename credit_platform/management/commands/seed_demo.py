@@ -81,7 +81,6 @@ class Command(BaseCommand):
                                                       base_currency="GBP", prefix="NW-")))
             loaded.append(other)
         scoring_seed_history(organizations=[org, other], as_of=as_of)  # scores: last 5 quarter ends and as_of
-        alerts_sweep_all(organizations=[org, other], as_of=as_of)  # the early warnings of "today"
         for username, role, approval in DEMO_USERS:
             user = user_ensure(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.example.com")
             if not user.memberships.filter(organization=org).exists():
@@ -102,6 +101,8 @@ class Command(BaseCommand):
                       if organization == org else None)
         for organization in loaded:
             self._dunning(organization, as_of, say)
+        # the early warnings of "today", last, as the night runs them: on the limits and holds decided above
+        alerts_sweep_all(organizations=[org, other], as_of=as_of)
         token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))
         if not options["quiet"]:
             self._print_logins(token.key)
