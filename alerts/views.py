@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, Count, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -37,7 +37,10 @@ class AlertListView(TenantViewMixin, TemplateView):
         filters = AlertFilters(status=data.get("status") or "active", severity=data.get("severity") or "",
                                indicator=data.get("indicator") or "", assignee=data.get("assignee") or "",
                                customer=(data.get("customer") or "").strip())
-        qs = alerts_for(org, filters, user=req.user)
+        # the most severe first, then the most recently raised: a long list still starts with what matters
+        rank = Case(*[When(severity=value, then=Value(i)) for i, value in enumerate(reversed(Alert.Severity.values))],
+                    default=Value(len(Alert.Severity.values)), output_field=IntegerField())
+        qs = alerts_for(org, filters, user=req.user).order_by(rank, "-last_raised_at", "-pk")
         page = Paginator(qs, PAGE_SIZE).get_page(req.GET.get("page"))
         kinds = (Alert.objects.for_organization(org).values_list("kind", flat=True).distinct().order_by("kind"))
         query = req.GET.copy()

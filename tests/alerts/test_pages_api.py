@@ -42,6 +42,7 @@ def test_the_page_filters_and_shows_reasons(client, org, member, alerts, django_
     assert page.status_code == 200
     body = page.content.decode()
     assert "Failing GmbH" in body and "Limit 0 AG" in body
+    assert body.index("Failing GmbH") < body.index("Limit 0 AG")  # the critical alert heads the list
     assert "exposure 950.00 EUR (open receivables and orders) uses 95% of the credit limit (threshold 90%)" in body
     assert '<span class="badge high">4</span>' in body  # the navigation count
 
