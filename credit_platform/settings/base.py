@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "credit_platform.middleware.RejectNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "credit_platform.middleware.UserLanguageMiddleware",
     "credit_platform.tenancy.TenantMiddleware",
     "credit_platform.fxgaps.FxGapMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
