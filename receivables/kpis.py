@@ -33,7 +33,10 @@ like a collection; sales are invoices by issue date, gross of credit notes):
 Open balances are those of ``receivables.balances``.
 
 Each figure is a handful of grouped SQL statements (open items at the as-of date and at the start of
-the CEI period, sales by month window), whatever the number of invoices or customers.
+the CEI period, sales by month window), whatever the number of invoices or customers. Sales are read in
+two statements: the last ``FIRST_WINDOWS`` months for every key, then the older windows only for the keys
+(or the portfolio) whose open balance those months do not cover; the countback never looks past the
+window that covers a balance, so the result is the same as reading 24 months for every key.
 """
 
 from __future__ import annotations
@@ -144,6 +147,8 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str,
                 keys: list[Any] | None = None) -> list[tuple]:
     """Sales by (key, currency, window): window k covers (bounds[k+1], bounds[k]]. Only the windows from
     ``first`` on, and only the values ``keys`` of the key (all without), are read."""
+    if first >= len(bounds) - 1:
+        return []
     parts, params = [], []
     for k in range(first + 1, len(bounds)):
         parts.append(f"WHEN i.issue_date > %s THEN {k - 1}")
@@ -152,8 +157,9 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str,
     if keys is not None:
         listed = [k for k in keys if k is not None]
         column = "i.customer_id" if key_sql == "c.id" else key_sql  # the invoice's own column: its index
-        if connection.vendor == "postgresql":  # one array parameter, however many keys
-            only, only_params = f"AND ({column} = ANY(%s)", [listed]
+        if connection.vendor == "postgresql":  # one array parameter, however many keys, as a hashed set
+            kind = "text" if key_sql in (DIMENSIONS["sector"], DIMENSIONS["country"]) else "bigint"
+            only, only_params = f"AND ({column} IN (SELECT unnest(%s::{kind}[]))", [listed]
         else:
             only = f"AND ({column} IN ({', '.join(['%s'] * len(listed))})" if listed else "AND (1 = 0"
             only_params = listed
