@@ -52,7 +52,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, FxTable, money_read
 from customers.models import Country, Customer, CustomerGroup, Sector
 
 from .balances import invoice_balances
@@ -190,10 +190,10 @@ def _uncovered(organization: Organization, as_of: dt.date, now_rows: list[tuple]
     fx = FxTable.load(organization, as_of, {r[1] for r in now_rows} | {r[1] for r in sales_rows})
     open_by: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, _bucket, amount, _count in now_rows:
-        open_by[(k, currency)] += money(str(amount))
+        open_by[(k, currency)] += money_read(amount)
     sold_by: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
-        sold_by[(k, int(window), currency)] += money(str(amount))
+        sold_by[(k, int(window), currency)] += money_read(amount)
     balance: dict[Any, Decimal] = defaultdict(lambda: ZERO)
     portfolio_open: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for (k, currency), amount in open_by.items():
@@ -253,12 +253,28 @@ def receivable_figures_and_portfolio(
     dimension partitions the invoices, so the portfolio's rows are the sums of the dimension's."""
     rows = _read(organization, as_of, dimension)
     per_key = _figures(organization, as_of, dimension, rows)
-    now, start, sales = ([(0, *r[1:]) for r in part] for part in rows)
-    whole = _figures(organization, as_of, "portfolio", (now, start, sales))
+    now, start, sales = rows
+    whole = _figures(organization, as_of, "portfolio", (_summed(now, 3), _summed(start, 3), _summed(sales, 3)))
     return per_key, whole[0] if whole else _empty_portfolio(organization, as_of)
 
 
 _Rows = tuple[list[tuple], list[tuple], list[tuple]]
+
+
+def _summed(rows: list[tuple], width: int) -> list[tuple]:
+    """The portfolio's rows: ``rows`` (key, *group, amount[, count]) summed over the keys, per group of
+    the ``width - 1`` columns after the key, each amount to the cent first as ``_figures`` takes it."""
+    totals: dict[tuple, list[Any]] = {}
+    for row in rows:
+        group = row[1:width]
+        acc = totals.get(group)
+        if acc is None:
+            totals[group] = [money_read(row[width]), *row[width + 1:]]
+        else:
+            acc[0] += money_read(row[width])
+            for i, extra in enumerate(row[width + 1:], start=1):
+                acc[i] += extra
+    return [(0, *group, *acc) for group, acc in totals.items()]
 
 
 def _read(organization: Organization, as_of: dt.date, dimension: str) -> _Rows:
@@ -297,11 +313,11 @@ def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _
         by_key[k].append((currency, bucket, amount, count))
     beginning: dict[Any, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for k, currency, _bucket, amount, _count in start_rows:
-        beginning[k][currency] += money(str(amount))
+        beginning[k][currency] += money_read(amount)
     # each key's sales per window in base currency: every currency's total converted once (FxTable.total)
     per_currency: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
-        per_currency[(k, int(window), currency)] += money(str(amount))
+        per_currency[(k, int(window), currency)] += money_read(amount)
     sales: dict[Any, list[Decimal]] = {}
     for (k, window, currency), amount in per_currency.items():
         if amount:
