@@ -44,7 +44,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -108,11 +108,15 @@ class Figures:
     sales_month: Decimal = ZERO
     beginning: Decimal = ZERO
     cei: float | None = None
-    buckets: list[tuple[str, str, Decimal]] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
         return self.aging.total
+
+    @property
+    def buckets(self) -> list[tuple[str, str, Decimal]]:
+        """(key, label, amount) of every aging bucket, in order (zero where nothing is open)."""
+        return [(key, label, self.aging.buckets.get(key, ZERO)) for key, label, _l, _h in AGING_BUCKETS]
 
     @property
     def current(self) -> Decimal:
@@ -346,7 +350,6 @@ def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _
         denominator = begin + fig.sales_month - fig.current
         if denominator > 0:
             fig.cei = float((begin + fig.sales_month - fig.total) / denominator * 100)
-        fig.buckets = [(key, label, aging.buckets.get(key, ZERO)) for key, label, _l, _h in AGING_BUCKETS]
         out.append(fig)
     out.sort(key=lambda f: (f.total, str(f.key)), reverse=True)
     return out
