@@ -101,7 +101,8 @@ def add_credit(org_id: int, orders: int) -> None:
     held = customers["id"].to_numpy()[rng.choice(risky, n // 100, replace=False)]
     insert_frame(Hold._meta.db_table, pd.DataFrame({
         "organization_id": org_id, "customer_id": held, "kind": "hold", "source": "dunning",
-        "reason": "bench", "placed_on": "2026-05-01", "release_reason": ""}))
+        "reason": "bench", "placed_on": "2026-05-01", "release_reason": "", "release_code": "",
+        "release_details": "{}"}))
     inv, dec, cus, ords = (connection.ops.quote_name(m._meta.db_table)
                            for m in (Invoice, LimitDecision, Customer, Order))
     with connection.cursor() as cursor:
