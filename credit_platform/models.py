@@ -58,6 +58,23 @@ class Organization(models.Model):
         return self.local_time(now).date()
 
 
+class UserPreference(models.Model):
+    """What a user chose for themself, kept across browsers and devices: the interface language (set by
+    the language switcher, applied at sign-in by ``credit_platform.middleware.UserLanguageMiddleware``)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference",
+                                verbose_name=_("user"))
+    language = models.CharField(_("language"), max_length=16, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"
+
+
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")

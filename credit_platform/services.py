@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext
 
 from .audit import audit_append
-from .models import FXRate, Membership, Organization
+from .models import FXRate, Membership, Organization, UserPreference
 from .roles import STAFF_ROLES
 
 ORGANIZATION_FIELDS = ("name", "base_currency", "time_zone", "is_active")
@@ -189,3 +189,23 @@ def fx_rate_delete(*, rate: FXRate, actor: Any, reason: str = "") -> None:
     audit_append(organization=rate.organization_id, actor=actor, action="fx_rate.deleted", obj=rate,
                  before=_values(rate, FX_FIELDS), reason=reason)
     rate.delete()
+
+
+@transaction.atomic
+def preference_language_set(*, user: Any, language: str, organization: Organization | None = None) -> UserPreference:
+    """The user's interface language, kept for every browser they sign in from; in the ledger of the
+    organization they act in (a language is the user's own choice, not an organization's decision)."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": gettext("'%(value)s' is not one of %(choices)s.") % {
+            "value": str(language)[:16], "choices": ", ".join(dict(settings.LANGUAGES))}})
+    preference, _created = UserPreference.objects.get_or_create(user=user, defaults={"language": language})
+    before = None if _created else preference.language
+    if not _created and preference.language != language:
+        preference.language = language
+        preference.save(update_fields=["language", "updated_at"])
+    if organization is not None and before != language:
+        audit_append(organization=organization, actor=user, action="user.language_changed", obj=preference,
+                     before={"language": before}, after={"language": language})
+    return preference

@@ -28,6 +28,6 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("credit_platform.api_urls", "api"), namespace="api")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.language_set, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
@@ -54,6 +55,23 @@ def home(request: HttpRequest) -> HttpResponse:
         "grades": grade_distribution(org, as_of, exposure=exposure),
     }
     return render(request, "platform/home.html", context)
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switcher: Django's ``set_language`` (cookie and redirect), and for a signed-in user the
+    choice kept with the user (``UserPreference``), so that it follows them to any browser."""
+    from django.views.i18n import set_language
+
+    from .middleware import LANGUAGE_SESSION_KEY
+    from .services import preference_language_set
+
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        preference_language_set(user=request.user, language=language,
+                                organization=getattr(request, "organization", None))
+        request.session[LANGUAGE_SESSION_KEY] = language
+    return set_language(request)
 
 
 @login_required

@@ -122,6 +122,12 @@ def invoice_balances(
     chunk) or the ``customer_id`` column of ``customer_table`` (a stage, for more ids than a statement
     takes parameters).
 
+    Open items only (``open_only``) on PostgreSQL: the invoices settled for good by the date
+    (``Invoice.cleared_on``, kept by database triggers from the allocations) are left out before the
+    rule is applied to the rest, so a read costs what is open (and what was settled after the date),
+    not the book's whole history: the demo book's open items at today are 11,076 of 200,000 invoices.
+    Those reads take the per-invoice shape. On SQLite ``cleared_on`` is not kept and every invoice is read.
+
     Two shapes join the allocations, with the same result:
 
     * **aggregated** (the default for the whole book): allocations summed per invoice once, hash-joined
@@ -137,12 +143,20 @@ def invoice_balances(
       book too.
     """
     scoped = customer_ids is not None or customer_range is not None or customer_table is not None
-    per_invoice = scoped if per_invoice is None else per_invoice
+    narrowed = open_only and connection.vendor == "postgresql"
+    per_invoice = (scoped or narrowed) if per_invoice is None else per_invoice
     where = ["i.organization_id = %s"]
     where_params: list[Any] = [organization_id]
     if as_of is not None:
         where.append("i.issue_date <= %s")
         where_params.append(as_of)
+    if narrowed:
+        # open at t only if not settled for good by t (Invoice.cleared_on, kept by the database)
+        if as_of is None:
+            where.append("i.cleared_on IS NULL")
+        else:
+            where.append("(i.cleared_on IS NULL OR i.cleared_on > %s)")
+            where_params.append(as_of)
     if due_by is not None:
         where.append("i.due_date <= %s")
         where_params.append(due_by)
@@ -163,6 +177,14 @@ def invoice_balances(
     columns = "i.id AS invoice_id, i.customer_id, i.currency, i.issue_date, i.due_date, i.amount"
     dated = " AND a.allocated_on <= %s" if as_of is not None else ""
     dated_params = [as_of] if as_of is not None else []
+    if narrowed and not settled_on:
+        # a few invoices: each one's allocations summed through the allocation's invoice index, no grouping
+        raw = open_amount_sql("i.amount", "p.paid")
+        sql = f"""SELECT {columns}, {raw} AS open_amount
+            FROM {inv} i CROSS JOIN LATERAL (SELECT sum(a.amount) AS paid FROM {alloc} a
+                                             WHERE a.invoice_id = i.id{dated}) p
+            WHERE {" AND ".join(where)} AND {raw} > 0"""  # noqa: S608
+        return Sql(sql, (*dated_params, *where_params))
     if per_invoice:
         raw = open_amount_sql("i.amount", "sum(a.amount)")
         having = f"HAVING {raw} > 0" if open_only else ""
@@ -250,88 +272,109 @@ def open_balance_history(
     the invoices whose days past due at the date are at most ``highs[b]``, the last bucket the rest.
 
     The rule of this module is linear until its floor at zero: the open total of a group of invoices at
-    t is what was issued by t less what was allocated by t. So the book is read compressed: invoice
-    amounts summed per (key, issue date, due date), allocation amounts per the same key and allocation
-    date; a few thousand rows for a large book, from which each date's balances follow in integer
-    cents with pandas. The floor is applied afterwards: the invoices allocated beyond their amount (a
-    manual correction) are read one by one and their excess at each date added back, so that each
-    counts ``max(open, 0)``. A test checks the result against ``invoice_balances`` at every date.
+    t is what was issued by t less what was allocated by t. An invoice settled for good on a date
+    (``Invoice.cleared_on``) counts nothing from that date on, so each invoice is open over an interval
+    of dates, [issue date, settled-for-good date), and only its allocations dated inside it matter. So the
+    book is read compressed: invoice amounts summed per (key, issue date, due date, settled date),
+    allocation amounts per the same key and allocation date, leaving out the invoices settled for good
+    before the first date (PostgreSQL keeps ``cleared_on``; on SQLite it is NULL and every invoice is
+    read); each row is then spread over the dates of its interval with numpy and summed per (key, date,
+    bucket) in integer cents. The floor is applied afterwards: the invoices allocated beyond their amount
+    before they were settled for good (a manual correction; only where ``cleared_on`` is not kept) are
+    read one by one and their excess at each date added back, so that each counts ``max(open, 0)``. A
+    test checks the result against ``invoice_balances`` at every date.
     """
     days = sorted(set(dates))
     out: History = {d: {} for d in days}
     if not days:
         return out
-    last = days[-1]
+    first, last = days[0], days[-1]
     inv, alloc = _tables()
     issue, due, on = epoch_days("i.issue_date"), epoch_days("i.due_date"), epoch_days("al.allocated_on")
+    cleared = epoch_days("i.cleared_on")
     keys = ", ".join(str(k + 1) for k in range(key_size))
+    live = "(i.cleared_on IS NULL OR i.cleared_on > %s)"  # open at some date of the range
+    before_cleared = "(i.cleared_on IS NULL OR al.allocated_on < i.cleared_on)"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {key_sql}, {issue}, {due}, {cents("sum(i.amount)")} FROM {inv} i {joins}
-                WHERE i.organization_id = %s AND i.issue_date <= %s
-                GROUP BY {keys}, {key_size + 1}, {key_size + 2}""",  # noqa: S608
-            [*key_params, organization_id, last],
+            f"""SELECT {key_sql}, {issue}, {due}, {cleared}, {cents("sum(i.amount)")} FROM {inv} i {joins}
+                WHERE i.organization_id = %s AND i.issue_date <= %s AND {live}
+                GROUP BY {keys}, {key_size + 1}, {key_size + 2}, {key_size + 3}""",  # noqa: S608
+            [*key_params, organization_id, last, first],
         )
         issued = cursor.fetchall()
         cursor.execute(
-            f"""SELECT {key_sql}, {issue}, {due}, {on}, {cents("sum(al.amount)")}
+            f"""SELECT {key_sql}, {issue}, {due}, {cleared}, {on}, {cents("sum(al.amount)")}
                 FROM {alloc} al JOIN {inv} i ON i.id = al.invoice_id {joins}
-                WHERE al.organization_id = %s AND al.allocated_on <= %s AND i.issue_date <= %s
-                GROUP BY {keys}, {key_size + 1}, {key_size + 2}, {key_size + 3}""",  # noqa: S608
-            [*key_params, organization_id, last, last],
+                WHERE al.organization_id = %s AND al.allocated_on <= %s AND i.issue_date <= %s AND {live}
+                  AND {before_cleared}
+                GROUP BY {keys}, {key_size + 1}, {key_size + 2}, {key_size + 3}, {key_size + 4}""",  # noqa: S608
+            [*key_params, organization_id, last, last, first],
         )
         allocated = cursor.fetchall()
-        # allocated beyond the amount by the last date: compared in cents (SQLite's float sums put
-        # 1e-12 above the amount)
+        # allocated beyond the amount before being settled for good: compared in cents (SQLite's float
+        # sums put 1e-12 above the amount). Allocations are positive, so an invoice whose allocations
+        # reach its amount is settled for good from then on: only one not known to be (cleared_on NULL:
+        # open on PostgreSQL, every invoice on SQLite) can have been over-allocated before.
         cursor.execute(
-            f"""SELECT {key_sql}, {issue}, {due}, i.amount, {on}, al.amount, al.invoice_id
+            f"""SELECT {key_sql}, {issue}, {due}, {cleared}, i.amount, {on}, al.amount, al.invoice_id
                 FROM {alloc} al JOIN {inv} i ON i.id = al.invoice_id {joins}
-                WHERE al.organization_id = %s AND al.allocated_on <= %s AND al.invoice_id IN (
+                WHERE al.organization_id = %s AND al.allocated_on <= %s AND {before_cleared}
+                  AND al.invoice_id IN (
                     SELECT a.invoice_id FROM {alloc} a JOIN {inv} x ON x.id = a.invoice_id
-                    WHERE a.organization_id = %s AND a.allocated_on <= %s
+                    WHERE a.organization_id = %s AND a.allocated_on <= %s AND x.cleared_on IS NULL
                     GROUP BY a.invoice_id, x.amount HAVING {cents("sum(a.amount) - x.amount")} > 0)""",  # noqa: S608
             [*key_params, organization_id, last, organization_id, last],
         )
         excess = cursor.fetchall()
 
     key_cols = [f"k{n}" for n in range(key_size)]
-
-    def frame(rows: list[tuple], extra: list[str]) -> pd.DataFrame:
-        """Epoch days and integer cents, read as such from the database."""
-        f = pd.DataFrame(rows, columns=[*key_cols, "issue", "due", *extra, "cents"])
-        for col in ("issue", "due", *extra, "cents"):
-            f[col] = f[col].astype(np.int64)
-        return f
-
-    inv_f, alloc_f = frame(issued, []), frame(allocated, ["on"])
+    grid = np.array([(d - EPOCH).days for d in days], dtype=np.int64)
     bounds = np.array(list(highs))
 
-    def bucketed(f: pd.DataFrame, day: int, sign: int) -> pd.Series:
-        idx = np.searchsorted(bounds, day - f["due"].to_numpy(), side="left")
-        return (f["cents"] * sign).groupby([*(f[c] for c in key_cols), idx]).sum()
+    def spread(rows: list[tuple], dated: bool, sign: int) -> pd.DataFrame:
+        """Each row over the dates of its open interval: (key..., date index, bucket, cents)."""
+        columns = [*key_cols, "issue", "due", "cleared", *(["on"] if dated else []), "cents"]
+        f = pd.DataFrame(rows, columns=columns)
+        begin = f["issue"].to_numpy(dtype=np.int64)
+        if dated:
+            begin = np.maximum(begin, f["on"].to_numpy(dtype=np.int64))
+        never = f["cleared"].isna().to_numpy()
+        until = np.where(never, NEVER, f["cleared"].fillna(0).to_numpy(dtype=np.int64))
+        lo, hi = np.searchsorted(grid, begin, side="left"), np.searchsorted(grid, until, side="left")
+        counts = np.maximum(hi - lo, 0)
+        row = np.repeat(np.arange(len(f)), counts)
+        date_index = lo[row] + (np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts))
+        age = grid[date_index] - f["due"].to_numpy(dtype=np.int64)[row]
+        frame = {c: f[c].to_numpy()[row] for c in key_cols}
+        frame["date"] = date_index
+        frame["bucket"] = np.searchsorted(bounds, age, side="left")
+        frame["cents"] = f["cents"].to_numpy(dtype=np.int64)[row] * sign
+        return pd.DataFrame(frame)
 
-    for day in days:
-        n = (day - EPOCH).days
-        parts = [bucketed(inv_f[inv_f["issue"].to_numpy() <= n], n, 1)]
-        a = alloc_f[(alloc_f["on"].to_numpy() <= n) & (alloc_f["issue"].to_numpy() <= n)]
-        if len(a):
-            parts.append(bucketed(a, n, -1))
-        net = pd.concat(parts).groupby(level=list(range(key_size + 1))).sum()
-        for index, amount in net.items():
-            if amount:
-                *key, bucket = index
-                out[day].setdefault(tuple(key), {})[int(bucket)] = Decimal(int(amount)) / 100
-    # the floor at zero: add back, at each date, what an over-allocated invoice has below zero
+    parts = [spread(issued, False, 1)]
+    if allocated:
+        parts.append(spread(allocated, True, -1))
+    net = pd.concat(parts).groupby([*key_cols, "date", "bucket"], sort=False, dropna=False)["cents"].sum()
+    for index, amount in net.items():
+        if amount:
+            *key, date_index, bucket = index
+            out[days[int(date_index)]].setdefault(tuple(key), {})[int(bucket)] = Decimal(int(amount)) / 100
+    # the floor at zero: add back, at each date before it is settled for good, what an over-allocated
+    # invoice has below zero
     by_invoice: dict[int, list[tuple]] = defaultdict(list)
-    for row in excess:
-        by_invoice[row[-1]].append(row)
+    for r in excess:
+        by_invoice[r[-1]].append(r)
     for rows in by_invoice.values():
         key = tuple(rows[0][:key_size])
-        issued_on, due_on, amount = int(rows[0][key_size]), int(rows[0][key_size + 1]), rows[0][key_size + 2]
-        amount_cents = round(Decimal(str(amount)) * 100)
+        issued_on, due_on = int(rows[0][key_size]), int(rows[0][key_size + 1])
+        settled = rows[0][key_size + 2]
+        amount_cents = round(Decimal(str(rows[0][key_size + 3])) * 100)
         for day in days:
             n = (day - EPOCH).days
-            paid = sum(round(Decimal(str(r[-2])) * 100) for r in rows if int(r[key_size + 3]) <= n)
+            if settled is not None and n >= int(settled):
+                continue
+            paid = sum(round(Decimal(str(r[-2])) * 100) for r in rows if int(r[key_size + 4]) <= n)
             below = paid - amount_cents
             if issued_on > n or below <= 0:
                 continue
@@ -343,3 +386,7 @@ def open_balance_history(
             if not balances:
                 del out[day][key]
     return out
+
+
+# An invoice never settled for good is open up to this epoch day (year 5,000,000: after any date).
+NEVER = 2**31 - 1

@@ -80,7 +80,15 @@ def raw_balances(organization: Organization, dates: Iterable[dt.date], segment_b
     """Open balances by segment, default status, currency and ECL bucket at each of ``dates``: the open
     balance of ``receivables.balances`` (``open_balance_history``: one compressed read of the book for
     all the dates, each invoice counted at ``max(open, 0)`` as in the aging). The page's movement needs
-    26 dates; one aging query per date read the book 26 times."""
+    52 dates; one aging query per date read the book 52 times. Past dates whose balances were read before
+    and have not changed since come from ``receivables.history`` (PostgreSQL)."""
+    from .history import kept_balances
+
+    return kept_balances(organization, segment_by, dates,
+                         lambda days: _read_balances(organization, days, segment_by))
+
+
+def _read_balances(organization: Organization, dates: Iterable[dt.date], segment_by: str) -> RawBalances:
     key = f"{SEGMENT_SQL[segment_by]} AS s, CASE WHEN c.status = %s THEN 1 ELSE 0 END AS dflt, i.currency"
     history = open_balance_history(
         organization.pk,
@@ -303,13 +311,15 @@ class Movement:
         return out
 
 
+def ecl_history_dates(as_of: dt.date, periods: int) -> list[dt.date]:
+    """Every date the movement as of ``as_of`` reads: the closing and the opening reserve's histories."""
+    return history_dates(previous_month_end(as_of), periods) + history_dates(as_of, periods)
+
+
 def ecl_movement(organization: Organization, as_of: dt.date, settings: EclSettings | None = None) -> Movement:
     settings = settings or settings_for(organization)
     opening_date = previous_month_end(as_of)
-    periods = settings.lookback_periods
-    raw = raw_balances(
-        organization, history_dates(opening_date, periods) + history_dates(as_of, periods), settings.segment_by
-    )
+    raw = raw_balances(organization, ecl_history_dates(as_of, settings.lookback_periods), settings.segment_by)
     return Movement(
         opening_date,
         as_of,

@@ -140,23 +140,69 @@ def _open_rows(organization: Organization, as_of: dt.date, key_sql: str) -> list
         return cursor.fetchall()
 
 
-def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str) -> list[tuple]:
-    """Sales by (key, currency, window): window k covers (bounds[k+1], bounds[k]]."""
+def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str, *, first: int = 0,
+                keys: list[Any] | None = None) -> list[tuple]:
+    """Sales by (key, currency, window): window k covers (bounds[k+1], bounds[k]]. Only the windows from
+    ``first`` on, and only the values ``keys`` of the key (all without), are read."""
     parts, params = [], []
-    for k in range(1, len(bounds)):
+    for k in range(first + 1, len(bounds)):
         parts.append(f"WHEN i.issue_date > %s THEN {k - 1}")
         params.append(bounds[k])
+    only, only_params = "", []
+    if keys is not None:
+        listed = [k for k in keys if k is not None]
+        column = "i.customer_id" if key_sql == "c.id" else key_sql  # the invoice's own column: its index
+        if connection.vendor == "postgresql":  # one array parameter, however many keys
+            only, only_params = f"AND ({column} = ANY(%s)", [listed]
+        else:
+            only = f"AND ({column} IN ({', '.join(['%s'] * len(listed))})" if listed else "AND (1 = 0"
+            only_params = listed
+        only += f" OR {key_sql} IS NULL)" if None in keys else ")"
     sql = f"""
         SELECT {key_sql} AS k, i.currency, CASE {" ".join(parts)} END AS w, sum(i.amount)
         FROM {Invoice._meta.db_table} i
         JOIN {Customer._meta.db_table} c ON c.id = i.customer_id
         LEFT JOIN {CollectionProfile._meta.db_table} cp ON cp.customer_id = i.customer_id
-        WHERE i.organization_id = %s AND i.issue_date > %s AND i.issue_date <= %s
+        WHERE i.organization_id = %s AND i.issue_date > %s AND i.issue_date <= %s {only}
         GROUP BY 1, 2, 3
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, organization.pk, bounds[-1], bounds[0]])
+        cursor.execute(sql, [*params, organization.pk, bounds[-1], bounds[first], *only_params])
         return cursor.fetchall()
+
+
+# The sales windows read for every key; a key (and the portfolio) whose open balance these do not cover
+# has its older windows read in a second statement. Most balances are covered within three months, so
+# the page reads three months of sales for the whole book instead of two years.
+FIRST_WINDOWS = 3
+
+
+def _uncovered(organization: Organization, as_of: dt.date, now_rows: list[tuple],
+               sales_rows: list[tuple]) -> tuple[set[Any], bool]:
+    """The keys whose open balance at ``as_of`` the first sales windows do not cover by the countback,
+    and whether the portfolio's is not covered either (both in base currency, as ``_figures``)."""
+    fx = FxTable.load(organization, as_of, {r[1] for r in now_rows} | {r[1] for r in sales_rows})
+    open_by: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
+    for k, currency, _bucket, amount, _count in now_rows:
+        open_by[(k, currency)] += money(str(amount))
+    sold_by: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
+    for k, currency, window, amount in sales_rows:
+        sold_by[(k, int(window), currency)] += money(str(amount))
+    balance: dict[Any, Decimal] = defaultdict(lambda: ZERO)
+    portfolio_open: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (k, currency), amount in open_by.items():
+        balance[k] += fx.convert(amount, currency)
+        portfolio_open[currency] += amount
+    sold: dict[Any, list[Decimal]] = defaultdict(lambda: [ZERO] * FIRST_WINDOWS)
+    portfolio_sold: list[dict[str, Decimal]] = [defaultdict(lambda: ZERO) for _ in range(FIRST_WINDOWS)]
+    for (k, window, currency), amount in sold_by.items():
+        sold[k][window] += fx.convert(amount, currency)
+        portfolio_sold[window][currency] += amount
+    bounds = _bounds(as_of)
+    days = [(bounds[k] - bounds[k + 1]).days for k in range(FIRST_WINDOWS)]
+    keys = {k for k, total in balance.items() if countback(total, list(zip(sold[k], days, strict=True)))[1]}
+    whole = countback(fx.total(portfolio_open), [(fx.total(w), n) for w, n in zip(portfolio_sold, days, strict=True)])
+    return keys, whole[1]
 
 
 def _labels(organization: Organization, dimension: str, keys: set[Any]) -> dict[Any, str]:
@@ -214,11 +260,16 @@ def _read(organization: Organization, as_of: dt.date, dimension: str) -> _Rows:
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, not {dimension!r}")
     key_sql = DIMENSIONS[dimension]
-    return (
-        _open_rows(organization, as_of, key_sql),
-        _open_rows(organization, month_back(as_of, 1), key_sql),
-        _sales_rows(organization, _bounds(as_of), key_sql),
-    )
+    bounds = _bounds(as_of)
+    now = _open_rows(organization, as_of, key_sql)
+    start = _open_rows(organization, month_back(as_of, 1), key_sql)
+    recent = _sales_rows(organization, bounds[: FIRST_WINDOWS + 1], key_sql)
+    keys, whole = _uncovered(organization, as_of, now, recent)
+    # always the same statements, whatever the data: the older windows of the keys that need them (of
+    # every key when the portfolio needs them, since its rows are the keys' sums)
+    older = _sales_rows(organization, bounds, key_sql, first=FIRST_WINDOWS,
+                        keys=None if whole else sorted(keys, key=lambda k: (k is None, k if k is not None else 0)))
+    return now, start, recent + older
 
 
 def _bounds(as_of: dt.date) -> list[dt.date]:
@@ -241,18 +292,22 @@ def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _
     beginning: dict[Any, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for k, currency, _bucket, amount, _count in start_rows:
         beginning[k][currency] += money(str(amount))
-    sales: dict[Any, list[dict[str, Decimal]]] = defaultdict(
-        lambda: [defaultdict(lambda: ZERO) for _ in range(MAX_COUNTBACK_MONTHS)]
-    )
+    # each key's sales per window in base currency: every currency's total converted once (FxTable.total)
+    per_currency: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
-        sales[k][int(window)][currency] += money(str(amount))
+        per_currency[(k, int(window), currency)] += money(str(amount))
+    sales: dict[Any, list[Decimal]] = {}
+    for (k, window, currency), amount in per_currency.items():
+        if amount:
+            sales.setdefault(k, [ZERO] * MAX_COUNTBACK_MONTHS)[window] += fx.convert(amount, currency)
+    no_sales = [ZERO] * MAX_COUNTBACK_MONTHS
 
     keys = set(by_key) | set(beginning) | {k for k, *_ in sales_rows}
     labels = _labels(organization, dimension, keys)
     out = []
     for k in keys:
         aging = aging_from_rows(by_key.get(k, []), as_of, fx)
-        windows = [(fx.total(w), n) for w, n in zip(sales[k], days, strict=True)]
+        windows = list(zip(sales.get(k, no_sales), days, strict=True))
         dso, capped = countback(aging.total, windows)
         bpdso, _ = countback(aging.buckets.get("current", ZERO), windows)
         begin = fx.total(beginning.get(k, {}))

@@ -120,6 +120,11 @@ class Invoice(TenantOwned):
     amount = money_field(validators=[MinValueValidator(Decimal("0.01"))])
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, validators=[validate_currency])
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+    # The date from which the invoice is settled for good (its allocations reach its amount), NULL while it
+    # is open. Maintained by the database (PostgreSQL triggers, migration 0008) from the allocations, so
+    # that whole-book reads skip settled history; never written by the application. NULL is always safe:
+    # it only means "read this invoice's allocations" (``receivables.balances``).
+    cleared_on = models.DateField(_("settled for good on"), null=True, blank=True, editable=False)
 
     objects = InvoiceQuerySet.as_manager()  # type: ignore[assignment,misc]
 
@@ -131,6 +136,8 @@ class Invoice(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["organization", "due_date"], name="invoice_org_due_idx"),
+            models.Index(fields=["organization", "cleared_on"], name="invoice_org_cleared_idx"),
+            models.Index(fields=["organization", "issue_date"], name="invoice_org_issue_idx"),
             models.Index(fields=["order"], condition=Q(order__isnull=False), name="invoice_order_idx"),
         ]
         ordering = ["-issue_date", "-pk"]
@@ -779,3 +786,50 @@ class EclSnapshot(TenantOwned):
 
     def __str__(self) -> str:
         return f"ECL {self.as_of}: {self.total}"
+
+
+class BalanceSnapshot(TenantOwned):
+    """The open balances of the book at a past date by ECL segment, default status, currency and bucket
+    (``receivables.ecl.raw_balances``), kept so that the ECL page does not re-read two years of history
+    on every view. Written by the nightly run and by a page that had to compute a date; read only while
+    no change to the book dated on or before ``day`` has been committed since it was computed (see
+    ``BookChange``). PostgreSQL only."""
+
+    segment_by = models.CharField(_("segment by"), max_length=16, blank=True, default="")
+    day = models.DateField(_("date"))
+    # the PostgreSQL snapshot (pg_current_snapshot()) taken before the book was read: a change whose
+    # transaction it does not see may be missing from the balances
+    seen = models.TextField(_("database snapshot"), editable=False)
+    balances = models.JSONField(_("balances"), default=list)
+    computed_at = models.DateTimeField(_("computed at"), db_default=Now(), editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "segment_by", "day"], name="balancesnapshot_unique_day"),
+        ]
+        verbose_name = _("balance snapshot")
+        verbose_name_plural = _("balance snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.segment_by}"
+
+
+class BookChange(models.Model):
+    """A change to the book, written by PostgreSQL triggers (migration 0009) whenever invoices or
+    allocations are written, or a customer's default status, sector or country changes: the earliest
+    date whose balances it can alter and the transaction that made it. A ``BalanceSnapshot`` of a date on
+    or after ``earliest`` whose database snapshot does not see ``xid`` is out of date. Never written by
+    the application; pruned by the nightly run."""
+
+    organization_id = models.BigIntegerField(_("organization"), db_index=False)
+    earliest = models.DateField(_("earliest date affected"))
+    xid = models.BigIntegerField(_("transaction"))
+    recorded_at = models.DateTimeField(_("recorded at"), db_default=Now(), editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization_id", "earliest"], name="bookchange_org_earliest_idx")]
+        verbose_name = _("book change")
+        verbose_name_plural = _("book changes")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.earliest}"

@@ -2,8 +2,9 @@
 
 ``receivables.daily_beat`` runs every 15 minutes (``schedule.BEAT``) and starts, for each organization
 whose local time (``Organization.time_zone``) has passed its policy's run hour, the dunning run of its
-local date unless that run already completed; the run is idempotent by (organization, run date), so a
-beat that fires twice, or a redelivered task (``acks_late``), adds nothing.
+local date unless that run already completed, followed by the balance snapshots of the ECL history
+(``receivables.history``); the run is idempotent by (organization, run date), so a beat that fires
+twice, or a redelivered task (``acks_late``), adds nothing.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def due_organizations(now: dt.datetime) -> list[tuple[int, dt.date, bool]]:
 def daily_beat() -> int:
     due = due_organizations(timezone.now())
     for org_id, day, statements in due:
-        dunning_run_org.delay(org_id, day.isoformat())
+        # the day's dunning, then the ECL history the day's views will read
+        (dunning_run_org.si(org_id, day.isoformat()) | balance_snapshots.si(org_id, day.isoformat())).delay()
         if statements:
             statements_send_scheduled.delay(org_id, day.isoformat())
     return len(due)
@@ -76,3 +78,11 @@ def statements_send_scheduled(organization_id: int, as_of: str) -> int:
     from .statements import statements_send_scheduled as send
 
     return send(organization=Organization.objects.get(pk=organization_id), as_of=dt.date.fromisoformat(as_of))
+
+
+@shared_task(name="receivables.balance_snapshots", time_limit=60 * 60, soft_time_limit=55 * 60, **RETRY)
+def balance_snapshots(organization_id: int, day: str) -> int:
+    """Keep the open balances at the past dates the ECL page of ``day`` reads (``receivables.history``)."""
+    from .history import balance_snapshots_refresh
+
+    return balance_snapshots_refresh(Organization.objects.get(pk=organization_id), dt.date.fromisoformat(day))

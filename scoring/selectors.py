@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from credit_platform.models import Organization
 from credit_platform.money import ZERO
@@ -139,15 +139,23 @@ def exposure_by_customer(organization: Organization, as_of: dt.date) -> dict[int
 
 def grade_distribution(organization: Organization, as_of: dt.date,
                        exposure: dict[int, Decimal] | None = None) -> dict[str, Any]:
-    """Customers and exposure (base currency) per current grade. Pass ``exposure`` when the caller
-    already has it (the dashboard) to save its two grouped queries."""
+    """Customers and exposure (base currency) per grade as of a date: the current grades for today (or
+    later), else each customer's latest score dated on or before ``as_of`` (a customer scored only
+    afterwards counts as unscored then). Pass ``exposure`` when the caller already has it (the
+    dashboard) to save its two grouped queries."""
     exposure = exposure if exposure is not None else exposure_by_customer(organization, as_of)
     bands = grade_bands(organization)
     counts: dict[int, int] = defaultdict(int)
     amounts: dict[int, Decimal] = defaultdict(lambda: ZERO)
     latest = None
-    for cid, grade, as_of_ in CurrentScore.objects.for_organization(organization).values_list(
-            "customer_id", "grade", "as_of").iterator(chunk_size=10_000):
+    if as_of >= organization.local_date():
+        grades = CurrentScore.objects.for_organization(organization).values_list("customer_id", "grade", "as_of")
+    else:
+        last = (Score.objects.filter(customer=OuterRef("customer"), as_of__lte=as_of)
+                .order_by("-as_of", "-pk").values("pk")[:1])
+        grades = (Score.objects.for_organization(organization).filter(as_of__lte=as_of, pk=Subquery(last))
+                  .values_list("customer_id", "grade", "as_of"))
+    for cid, grade, as_of_ in grades.iterator(chunk_size=10_000):
         counts[grade] += 1
         amounts[grade] += exposure.get(cid, ZERO)
         latest = as_of_ if latest is None or as_of_ > latest else latest

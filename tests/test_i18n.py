@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from credit_platform.catalogs import catalogue_paths, compile_catalogue, read_catalogue, untranslated
+from credit_platform.models import AuditEntry, UserPreference
 from credit_platform.roles import Role
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import CustomerFactory
@@ -65,7 +67,8 @@ def test_catalogues_compile_without_gettext(tmp_path):
 
 @pytest.mark.django_db
 def test_the_language_is_chosen_per_user_and_remembered(client, org, member):
-    client.force_login(member(org, Role.CREDIT_OFFICER))
+    officer = member(org, Role.CREDIT_OFFICER)
+    client.force_login(officer)
     english = client.get(reverse("customer-list")).content.decode()
     assert '<html lang="en">' in english and "Customers" in english
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": reverse("customer-list")})
@@ -75,6 +78,30 @@ def test_the_language_is_chosen_per_user_and_remembered(client, org, member):
     assert '<html lang="zh-Hans">' in chinese
     assert "客户" in chinese and "找到" in chinese and "No customers match" not in chinese
     assert 'value="zh-hans" selected' in chinese
+
+    # kept with the user (in the ledger): another browser, signed in later, speaks Chinese from the start
+    assert UserPreference.objects.get(user=officer).language == "zh-hans"
+    entry = AuditEntry.objects.get(organization=org, action="user.language_changed")
+    assert (entry.before, entry.after) == ({"language": None}, {"language": "zh-hans"})
+    elsewhere = Client()
+    elsewhere.force_login(officer)
+    page = elsewhere.get(reverse("customer-list"))
+    assert '<html lang="zh-Hans">' in page.content.decode()
+    assert page.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+    # another user, and a visitor before signing in, still get English
+    colleague = Client()
+    colleague.force_login(member(org, Role.CREDIT_OFFICER))
+    assert '<html lang="en">' in colleague.get(reverse("customer-list")).content.decode()
+    assert '<html lang="en">' in Client().get(reverse("login")).content.decode()
+    # back to English in the second browser: the first one follows at its next sign-in
+    elsewhere.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert UserPreference.objects.get(user=officer).language == "en"
+    client.logout()
+    client.force_login(officer)
+    assert '<html lang="en">' in client.get(reverse("customer-list")).content.decode()
+    # a language the product does not have changes nothing
+    elsewhere.post(reverse("set_language"), {"language": "xx", "next": "/"})
+    assert UserPreference.objects.get(user=officer).language == "en"
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import time_machine
 from django.conf import settings
 
 from alerts.models import Alert
@@ -163,6 +164,33 @@ def test_master_scale_is_configurable_per_organization(org, other_org, book, mem
     dist = grade_distribution(org, AS_OF)
     assert dist["customers"] == 4 and sum(r["customers"] for r in dist["rows"]) == 4
     assert dist["rows"][0]["pd_upper"] == 0.01
+
+
+def test_grade_distribution_as_of_a_past_date_counts_the_grades_of_then(org, other_org, book, member):
+    """The overview as of a past date shows the grades customers had then, not today's."""
+    then = D(2026, 3, 31)
+    services.score_customers(organization=org, as_of=then)
+    services.master_scale_update(organization=org, upper_bounds=[0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.9],
+                                 actor=member(org, "credit_manager"), reason="coarser scale")
+    services.score_customers(organization=org, as_of=AS_OF)
+    grades_then = dict(Score.objects.filter(organization=org, as_of=then).values_list("customer_id", "grade"))
+    grades_now = dict(CurrentScore.objects.filter(organization=org).values_list("customer_id", "grade"))
+    assert grades_then != grades_now  # the scale moved the grades
+
+    def by_grade(dist):
+        return {r["grade"]: r["customers"] for r in dist["rows"] if r["customers"]}
+
+    def counted(grades):
+        out: dict[int, int] = {}
+        for g in grades.values():
+            out[g] = out.get(g, 0) + 1
+        return out
+
+    assert by_grade(grade_distribution(org, D(2026, 4, 15))) == counted(grades_then)
+    assert grade_distribution(org, D(2026, 4, 15))["scored_on"] == then
+    assert grade_distribution(org, D(2026, 3, 30))["customers"] == 0  # nobody was scored yet
+    with time_machine.travel(dt.datetime.combine(AS_OF, dt.time(12), tzinfo=dt.UTC), tick=False):
+        assert by_grade(grade_distribution(org, AS_OF)) == counted(grades_now)
 
 
 def _outcome(tmp_path: Path) -> TrainingOutcome:

@@ -19,6 +19,7 @@ from customers.models import Customer
 from limits.demo import seed_work
 from receivables.dunning.outbox import dunning_outbox_send
 from receivables.dunning.run import dunning_run
+from receivables.history import balance_snapshots_refresh
 from receivables.models import CollectionProfile
 from receivables.services import collection_assign
 from scoring.services import scoring_seed_history
@@ -103,6 +104,8 @@ class Command(BaseCommand):
             self._dunning(organization, as_of, say)
         # the early warnings of "today", last, as the night runs them: on the limits and holds decided above
         alerts_sweep_all(organizations=[org, other], as_of=as_of)
+        for organization in loaded:  # the ECL history the nightly run keeps (PostgreSQL)
+            balance_snapshots_refresh(organization, as_of)
         token, _ = Token.objects.get_or_create(user=user_ensure(username="integrator", password=DEMO_PASSWORD))
         if not options["quiet"]:
             self._print_logins(token.key)

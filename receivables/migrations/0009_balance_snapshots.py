@@ -1,0 +1,162 @@
+"""Balance snapshots for the ECL history and the change log that tells when one is out of date.
+
+PostgreSQL triggers write a ``receivables_bookchange`` row (organization, earliest date affected,
+transaction id) for every statement that changes what an open balance at a date depends on:
+
+* allocations inserted (including COPY), updated or deleted: from the earliest allocation date involved;
+* invoices inserted or deleted, or updated in amount, dates, currency or customer: from the earliest issue
+  date involved (``cleared_on``, which the database keeps itself, is not a change of the book);
+* customers whose default status, sector or country changes: every date (the ECL history is keyed by
+  them).
+
+A ``BalanceSnapshot`` of day D is used only while no change with ``earliest <= D`` was made by a
+transaction that the snapshot's database snapshot does not see (``pg_visible_in_snapshot``).
+"""
+
+import django.db.models.deletion
+import django.db.models.functions.datetime
+from django.db import migrations, models
+
+CREATE = """
+CREATE OR REPLACE FUNCTION receivables_book_changed_allocations() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+        SELECT organization_id, min(allocated_on), pg_current_xact_id()::text::bigint, now()
+        FROM changed_new GROUP BY organization_id;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+        SELECT organization_id, min(allocated_on), pg_current_xact_id()::text::bigint, now()
+        FROM changed_old GROUP BY organization_id;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER allocation_book_insert AFTER INSERT ON receivables_allocation
+    REFERENCING NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_allocations();
+CREATE TRIGGER allocation_book_update AFTER UPDATE ON receivables_allocation
+    REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_allocations();
+CREATE TRIGGER allocation_book_delete AFTER DELETE ON receivables_allocation
+    REFERENCING OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_allocations();
+
+CREATE OR REPLACE FUNCTION receivables_book_changed_invoices() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+        SELECT organization_id, min(issue_date), pg_current_xact_id()::text::bigint, now()
+        FROM changed_new GROUP BY organization_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+        SELECT organization_id, min(issue_date), pg_current_xact_id()::text::bigint, now()
+        FROM changed_old GROUP BY organization_id;
+    ELSE
+        INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+        SELECT o.organization_id, min(least(o.issue_date, n.issue_date)), pg_current_xact_id()::text::bigint, now()
+        FROM changed_old o JOIN changed_new n ON n.id = o.id
+        WHERE (o.amount, o.issue_date, o.due_date, o.currency, o.customer_id, o.organization_id)
+              IS DISTINCT FROM (n.amount, n.issue_date, n.due_date, n.currency, n.customer_id, n.organization_id)
+        GROUP BY o.organization_id;
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER invoice_book_insert AFTER INSERT ON receivables_invoice
+    REFERENCING NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_invoices();
+CREATE TRIGGER invoice_book_update AFTER UPDATE ON receivables_invoice
+    REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_invoices();
+CREATE TRIGGER invoice_book_delete AFTER DELETE ON receivables_invoice
+    REFERENCING OLD TABLE AS changed_old
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_invoices();
+
+CREATE OR REPLACE FUNCTION receivables_book_changed_customers() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO receivables_bookchange (organization_id, earliest, xid, recorded_at)
+    SELECT DISTINCT o.organization_id, DATE '0001-01-01', pg_current_xact_id()::text::bigint, now()
+    FROM changed_old o JOIN changed_new n ON n.id = o.id
+    WHERE (o.status = 'in_default') IS DISTINCT FROM (n.status = 'in_default')
+       OR o.sector_id IS DISTINCT FROM n.sector_id OR o.country_id IS DISTINCT FROM n.country_id;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER customer_book_update AFTER UPDATE ON customers_customer
+    REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new
+    FOR EACH STATEMENT EXECUTE FUNCTION receivables_book_changed_customers();
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS allocation_book_insert ON receivables_allocation;
+DROP TRIGGER IF EXISTS allocation_book_update ON receivables_allocation;
+DROP TRIGGER IF EXISTS allocation_book_delete ON receivables_allocation;
+DROP TRIGGER IF EXISTS invoice_book_insert ON receivables_invoice;
+DROP TRIGGER IF EXISTS invoice_book_update ON receivables_invoice;
+DROP TRIGGER IF EXISTS invoice_book_delete ON receivables_invoice;
+DROP TRIGGER IF EXISTS customer_book_update ON customers_customer;
+DROP FUNCTION IF EXISTS receivables_book_changed_allocations();
+DROP FUNCTION IF EXISTS receivables_book_changed_invoices();
+DROP FUNCTION IF EXISTS receivables_book_changed_customers();
+"""
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('credit_platform', '0003_bounds'),
+        ('receivables', '0008_invoice_cleared_on'),
+        ('customers', '0003_bounds'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='BookChange',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('organization_id', models.BigIntegerField(verbose_name='organization')),
+                ('earliest', models.DateField(verbose_name='earliest date affected')),
+                ('xid', models.BigIntegerField(verbose_name='transaction')),
+                ('recorded_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False, verbose_name='recorded at')),
+            ],
+            options={
+                'verbose_name': 'book change',
+                'verbose_name_plural': 'book changes',
+                'indexes': [models.Index(fields=['organization_id', 'earliest'], name='bookchange_org_earliest_idx')],
+            },
+        ),
+        migrations.CreateModel(
+            name='BalanceSnapshot',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('segment_by', models.CharField(blank=True, default='', max_length=16, verbose_name='segment by')),
+                ('day', models.DateField(verbose_name='date')),
+                ('seen', models.TextField(editable=False, verbose_name='database snapshot')),
+                ('balances', models.JSONField(default=list, verbose_name='balances')),
+                ('computed_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False, verbose_name='computed at')),
+                ('organization', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='credit_platform.organization')),
+            ],
+            options={
+                'verbose_name': 'balance snapshot',
+                'verbose_name_plural': 'balance snapshots',
+                'constraints': [models.UniqueConstraint(fields=('organization', 'segment_by', 'day'), name='balancesnapshot_unique_day')],
+            },
+        ),
+        migrations.RunPython(forwards, backwards),
+    ]
