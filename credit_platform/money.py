@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pycountry
 from django.core.exceptions import ValidationError
@@ -48,6 +48,12 @@ def validate_currency(value: str) -> None:
 def money(value: Decimal | int | str) -> Decimal:
     """Round half up to the cent, the way invoices are rounded."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_read(value: Any) -> Decimal:
+    """A summed amount read from the database, to the cent: PostgreSQL's NUMERIC sums arrive as exact
+    Decimals, SQLite's as binary floats (rounded through their text, e.g. 4.5e-13 -> 0.00)."""
+    return money(value) if isinstance(value, Decimal) else money(str(value))
 
 
 @dataclass(frozen=True, order=True)

@@ -33,7 +33,10 @@ like a collection; sales are invoices by issue date, gross of credit notes):
 Open balances are those of ``receivables.balances``.
 
 Each figure is a handful of grouped SQL statements (open items at the as-of date and at the start of
-the CEI period, sales by month window), whatever the number of invoices or customers.
+the CEI period, sales by month window), whatever the number of invoices or customers. Sales are read in
+two statements: the last ``FIRST_WINDOWS`` months for every key, then the older windows only for the keys
+(or the portfolio) whose open balance those months do not cover; the countback never looks past the
+window that covers a balance, so the result is the same as reading 24 months for every key.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, FxTable, money_read
 from customers.models import Country, Customer, CustomerGroup, Sector
 
 from .balances import invoice_balances
@@ -144,6 +147,8 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str,
                 keys: list[Any] | None = None) -> list[tuple]:
     """Sales by (key, currency, window): window k covers (bounds[k+1], bounds[k]]. Only the windows from
     ``first`` on, and only the values ``keys`` of the key (all without), are read."""
+    if first >= len(bounds) - 1:
+        return []
     parts, params = [], []
     for k in range(first + 1, len(bounds)):
         parts.append(f"WHEN i.issue_date > %s THEN {k - 1}")
@@ -152,8 +157,9 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str,
     if keys is not None:
         listed = [k for k in keys if k is not None]
         column = "i.customer_id" if key_sql == "c.id" else key_sql  # the invoice's own column: its index
-        if connection.vendor == "postgresql":  # one array parameter, however many keys
-            only, only_params = f"AND ({column} = ANY(%s)", [listed]
+        if connection.vendor == "postgresql":  # one array parameter, however many keys, as a hashed set
+            kind = "text" if key_sql in (DIMENSIONS["sector"], DIMENSIONS["country"]) else "bigint"
+            only, only_params = f"AND ({column} IN (SELECT unnest(%s::{kind}[]))", [listed]
         else:
             only = f"AND ({column} IN ({', '.join(['%s'] * len(listed))})" if listed else "AND (1 = 0"
             only_params = listed
@@ -184,10 +190,10 @@ def _uncovered(organization: Organization, as_of: dt.date, now_rows: list[tuple]
     fx = FxTable.load(organization, as_of, {r[1] for r in now_rows} | {r[1] for r in sales_rows})
     open_by: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, _bucket, amount, _count in now_rows:
-        open_by[(k, currency)] += money(str(amount))
+        open_by[(k, currency)] += money_read(amount)
     sold_by: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
-        sold_by[(k, int(window), currency)] += money(str(amount))
+        sold_by[(k, int(window), currency)] += money_read(amount)
     balance: dict[Any, Decimal] = defaultdict(lambda: ZERO)
     portfolio_open: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for (k, currency), amount in open_by.items():
@@ -247,12 +253,28 @@ def receivable_figures_and_portfolio(
     dimension partitions the invoices, so the portfolio's rows are the sums of the dimension's."""
     rows = _read(organization, as_of, dimension)
     per_key = _figures(organization, as_of, dimension, rows)
-    now, start, sales = ([(0, *r[1:]) for r in part] for part in rows)
-    whole = _figures(organization, as_of, "portfolio", (now, start, sales))
+    now, start, sales = rows
+    whole = _figures(organization, as_of, "portfolio", (_summed(now, 3), _summed(start, 3), _summed(sales, 3)))
     return per_key, whole[0] if whole else _empty_portfolio(organization, as_of)
 
 
 _Rows = tuple[list[tuple], list[tuple], list[tuple]]
+
+
+def _summed(rows: list[tuple], width: int) -> list[tuple]:
+    """The portfolio's rows: ``rows`` (key, *group, amount[, count]) summed over the keys, per group of
+    the ``width - 1`` columns after the key, each amount to the cent first as ``_figures`` takes it."""
+    totals: dict[tuple, list[Any]] = {}
+    for row in rows:
+        group = row[1:width]
+        acc = totals.get(group)
+        if acc is None:
+            totals[group] = [money_read(row[width]), *row[width + 1:]]
+        else:
+            acc[0] += money_read(row[width])
+            for i, extra in enumerate(row[width + 1:], start=1):
+                acc[i] += extra
+    return [(0, *group, *acc) for group, acc in totals.items()]
 
 
 def _read(organization: Organization, as_of: dt.date, dimension: str) -> _Rows:
@@ -291,11 +313,11 @@ def _figures(organization: Organization, as_of: dt.date, dimension: str, rows: _
         by_key[k].append((currency, bucket, amount, count))
     beginning: dict[Any, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for k, currency, _bucket, amount, _count in start_rows:
-        beginning[k][currency] += money(str(amount))
+        beginning[k][currency] += money_read(amount)
     # each key's sales per window in base currency: every currency's total converted once (FxTable.total)
     per_currency: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
-        per_currency[(k, int(window), currency)] += money(str(amount))
+        per_currency[(k, int(window), currency)] += money_read(amount)
     sales: dict[Any, list[Decimal]] = {}
     for (k, window, currency), amount in per_currency.items():
         if amount:

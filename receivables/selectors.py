@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils.translation import gettext_noop
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, FxTable, money, money_read
 
 from .balances import days_past_due, invoice_balances
 from .models import Invoice, Order, Payment
@@ -140,7 +140,7 @@ def aging_from_rows(rows: Iterable[tuple], as_of: dt.date, fx: FxTable) -> Aging
     aging = Aging(as_of, fx.base_currency)
     per_currency: dict[str, dict[str, Decimal]] = defaultdict(dict)
     for currency, bucket, amount, count, *_rest in rows:
-        per_currency[currency][bucket] = per_currency[currency].get(bucket, ZERO) + money(str(amount))
+        per_currency[currency][bucket] = per_currency[currency].get(bucket, ZERO) + money_read(amount)
         aging.counts[bucket] = aging.counts.get(bucket, 0) + count
     for currency, parts in per_currency.items():
         for bucket, value in convert_split(parts, currency, fx).items():

@@ -158,3 +158,34 @@ def test_aging_total_equals_open_balances_to_the_cent_in_several_currencies(org)
     assert all(v > 0 for v in aging.buckets.values()) and len(aging.buckets) == 6
     # the same through the figures
     assert portfolio_figures(org, as_of).total == expected
+
+
+def test_dso_reading_older_sales_only_where_needed_equals_reading_two_years(org, monkeypatch):
+    """Sales are read for the last three months, then older windows only for the balances those do not
+    cover: a customer whose balance goes back 8 months, one covered in the first month, one with nothing
+    open, by customer and for the portfolio, the same figures as with all 24 months read for every key."""
+    import receivables.kpis as kpis
+
+    as_of = D(2026, 6, 30)
+    slow = CustomerFactory(organization=org)  # sells little lately: its balance reaches far back
+    for k in range(1, 10):
+        issued = month_back(as_of, k) + dt.timedelta(days=3)
+        invoice(slow, "1000.00", issued, issued + dt.timedelta(days=30), number=f"S{k}")
+    invoice(slow, "100.00", D(2026, 6, 20), D(2026, 7, 20), number="S0")
+    quick = CustomerFactory(organization=org)
+    for k in range(0, 6):
+        issued = month_back(as_of, k) - dt.timedelta(days=2)
+        invoice(quick, "5000.00", issued, issued + dt.timedelta(days=30), number=f"Q{k}")
+    paid_up = CustomerFactory(organization=org)
+    p = invoice(paid_up, "300.00", D(2026, 2, 1), D(2026, 3, 3), number="P1")
+    pay(p, "300.00", D(2026, 3, 1))
+
+    def figures():
+        rows, whole = receivable_figures_and_portfolio(org, as_of, "customer")
+        return ({f.key: (f.total, round(f.dso, 6), round(f.bpdso, 6), f.dso_capped, f.cei) for f in rows},
+                (whole.total, round(whole.dso, 6), whole.cei))
+
+    two_phase = figures()
+    monkeypatch.setattr(kpis, "FIRST_WINDOWS", kpis.MAX_COUNTBACK_MONTHS)
+    assert two_phase == figures()
+    assert two_phase[0][slow.pk][1] > 150  # the slow customer's DSO reaches beyond three months
