@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, FxTable, money_read
 from credit_platform.sql import fetch_prepared
 from customers.models import Customer
 from receivables.balances import Sql, invoice_balances
@@ -117,11 +117,6 @@ def position_sql(organization_id: int, customer_ids: list[int], as_of: dt.date,
     return Sql(text, tuple(params))
 
 
-def _amount(value: Any) -> Decimal:
-    # exact decimals from PostgreSQL; SQLite's float sums are rounded back to the cent
-    return value if type(value) is Decimal else money(str(value))
-
-
 def position_currencies(rows: Iterable[tuple[Any, ...]]) -> set[str]:
     return {r[1] for r in rows}
 
@@ -138,9 +133,9 @@ def standing_from_rows(rows: Iterable[tuple[Any, ...]], fx: FxTable) -> Standing
     parts: dict[str, dict[str, Decimal]] = defaultdict(dict)
     for _customer_id, currency, bucket, amount, *_rest in rows:
         if bucket == ORDER_ROWS:
-            standing.orders += fx.convert(_amount(amount), currency)
+            standing.orders += fx.convert(money_read(amount), currency)
         else:
-            parts[currency][bucket] = _amount(amount)
+            parts[currency][bucket] = money_read(amount)
     for currency, by_bucket in parts.items():
         for bucket, value in (by_bucket if currency == fx.base_currency
                               else convert_split(by_bucket, currency, fx)).items():
@@ -236,7 +231,7 @@ def check_read(organization: Organization, customer_id: int, as_of: dt.date,
         value = state[key]
         state[key] = value if value is None or isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     for key in ("credit_limit", "group_limit"):
-        state[key] = None if state[key] is None else _amount(state[key])
+        state[key] = None if state[key] is None else money_read(state[key])
     state["id"] = customer_id
     position_rows = [r[12:18] for r in rows if r[14] is not None]
     members = sorted(int(r[18]) for r in rows if r[18] is not None)
@@ -255,7 +250,7 @@ def group_exposure(organization: Organization, member_ids: list[int], as_of: dt.
     items = [r for r in rows if r[2] != ORDER_ROWS]
     orders: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for customer_id, currency, _bucket, amount, *_rest in (r for r in rows if r[2] == ORDER_ROWS):
-        orders[customer_id] += fx.convert(_amount(amount), currency)
+        orders[customer_id] += fx.convert(money_read(amount), currency)
     return sum(exposure_from(balances_from_rows(items, fx), orders).values(), ZERO)
 
 
