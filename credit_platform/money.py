@@ -53,7 +53,9 @@ def money(value: Decimal | int | str) -> Decimal:
 def money_read(value: Any) -> Decimal:
     """A summed amount read from the database, to the cent: PostgreSQL's NUMERIC sums arrive as exact
     Decimals, SQLite's as binary floats (rounded through their text, e.g. 4.5e-13 -> 0.00)."""
-    return money(value) if isinstance(value, Decimal) else money(str(value))
+    if type(value) is Decimal:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return money(str(value))
 
 
 @dataclass(frozen=True, order=True)

@@ -5,6 +5,7 @@ selector or service, render."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -23,6 +24,7 @@ from credit_platform.bounds import parse_date_param
 from credit_platform.errors import AppError
 from credit_platform.exports import export_format, export_response
 from credit_platform.forms import parse_id, require_valid
+from credit_platform.money import ZERO
 from credit_platform.permissions import TenantViewMixin, has_capability, require_capability
 from credit_platform.roles import Cap
 from customers.models import Customer
@@ -44,7 +46,7 @@ from .forms import (
     ResolveDisputeForm,
     TaskActionForm,
 )
-from .kpis import DIMENSIONS, receivable_figures_and_portfolio
+from .kpis import DIMENSIONS, ByDimension, receivable_figures_and_portfolio
 from .models import (
     CollectionTask,
     Dispute,
@@ -115,23 +117,28 @@ class OverviewView(TenantViewMixin, TemplateView):
     template_name = "receivables/overview.html"
     SORTS = ("label", "total", "overdue", "dso", "add", "cei")
 
-    def _read(self) -> tuple[dt.date, str, list[Any], Any, str]:
-        org = self.request.organization
+    def _params(self) -> tuple[dt.date, str, str]:
         as_of = _as_of(self.request)
         dimension = self.request.GET.get("by", "customer")
         if dimension not in DIMENSIONS or dimension == "portfolio":
             dimension = "customer"
-        rows, portfolio = receivable_figures_and_portfolio(org, as_of, dimension)
         sort = self.request.GET.get("sort", "-total")
-        key = sort.lstrip("-")
-        if key in self.SORTS:
-            def value(r: Any) -> Any:
-                v = getattr(r, key)
-                return (v is None, str(v).lower() if key == "label" else (v or 0))
-            rows = sorted(rows, key=value, reverse=sort.startswith("-"))
-        else:
-            sort = "-total"
-        return as_of, dimension, rows, portfolio, sort
+        return as_of, dimension, sort if sort.lstrip("-") in self.SORTS else "-total"
+
+    @staticmethod
+    def _sorted(items: list[Any], sort: str, value: Callable[[Any], Any]) -> list[Any]:
+        """Stable: items equal by the sort key keep the largest open balance first."""
+        def key(item: Any) -> Any:
+            v = value(item)
+            return (v is None, str(v).lower() if sort.lstrip("-") == "label" else (v or 0))
+        return sorted(items, key=key, reverse=sort.startswith("-"))
+
+    def _read(self) -> tuple[dt.date, str, list[Any], Any, str]:
+        """Every row's figures, sorted (the export, and the sorts by a computed figure)."""
+        as_of, dimension, sort = self._params()
+        rows, portfolio = receivable_figures_and_portfolio(self.request.organization, as_of, dimension)
+        field = sort.lstrip("-")
+        return as_of, dimension, self._sorted(rows, sort, lambda r: getattr(r, field)), portfolio, sort
 
     def get(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
         fmt = export_format(request)
@@ -145,8 +152,17 @@ class OverviewView(TenantViewMixin, TemplateView):
         return export_response(fmt, f"aging-by-{dimension}-{as_of.isoformat()}", headers, data)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        as_of, dimension, rows, portfolio, sort = self._read()
-        page = Paginator(rows, 50).get_page(self.request.GET.get("page"))
+        as_of, dimension, sort = self._params()
+        if sort.lstrip("-") in ("label", "total"):
+            # sorted by what every key's read gives (name, open balance): figures for the page's rows only
+            book = ByDimension.read(self.request.organization, as_of, dimension)
+            value = book.label if sort.lstrip("-") == "label" else (lambda k: book.totals.get(k, ZERO))
+            page = Paginator(self._sorted(book.keys, sort, value), 50).get_page(self.request.GET.get("page"))
+            shown, portfolio, count = book.figures(page.object_list), book.portfolio, len(book.keys)
+        else:
+            as_of, dimension, rows, portfolio, sort = self._read()
+            page = Paginator(rows, 50).get_page(self.request.GET.get("page"))
+            shown, count = list(page.object_list), len(rows)
         keep = self.request.GET.copy()
         keep.pop("page", None)
         keep.pop("sort", None)
@@ -157,9 +173,9 @@ class OverviewView(TenantViewMixin, TemplateView):
             "dimension_label": _(DIMENSION_LABELS[dimension]),
             "dimensions": [(d, _(DIMENSION_LABELS[d])) for d in DIMENSIONS if d != "portfolio"],
             "fig": portfolio,
-            "rows": page.object_list,
+            "rows": shown,
             "page_obj": page,
-            "row_count": len(rows),
+            "row_count": count,
             "current_sort": sort,
             "sort_base": keep.urlencode(),
         }

@@ -91,7 +91,8 @@ def test_transitions_and_who_may_make_them(org, member):
     evaluate_customers(organization=org, as_of=AS_OF)
     alert.refresh_from_db()
     assert alert.status == "dismissed"
-    entries = AuditEntry.objects.filter(organization=org, object_id=str(alert.pk)).order_by("seq")
+    entries = AuditEntry.objects.filter(organization=org, object_type=alert._meta.label_lower,
+                                        object_id=str(alert.pk)).order_by("seq")
     assert [(e.action, e.actor_id) for e in entries] == [
         ("alert.opened", None), ("alert.acknowledge", collector.pk), ("alert.assign", collector.pk),
         ("alert.snooze", collector.pk), ("alert.dismiss", manager.pk)]

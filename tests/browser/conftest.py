@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from customers.models import Customer
 from tests.conftest import REQUIRE_SERVICES
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,9 +67,14 @@ def shoot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
 
 def ids_above(first: int) -> None:
     """Make new customers get ids above ``first`` (an id shown as "1,001" would break links and forms)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SELECT setval(pg_get_serial_sequence('customers_customer', 'id'), %s)", [first])
+        else:  # SQLite: Django's AUTOINCREMENT keys continue from sqlite_sequence
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = 'customers_customer'")
+            highest = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('customers_customer', %s)",
+                           [max(first, highest)])
 
 
 @pytest.fixture

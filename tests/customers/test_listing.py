@@ -119,7 +119,17 @@ def test_aging_by_customer_lists_every_row_and_exports_them(officer, org):
     second = officer.get(reverse("collections-overview"), {"page": 2})
     assert len(second.context["rows"]) == 5
     export = officer.get(reverse("collections-overview"), {"format": "csv"})
-    assert len(list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))) == 56
+    exported = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert len(exported) == 56
+    # sorted by balance or name the page computes DSO and CEI for its own rows only: the same figures, in
+    # the same order, as when every row is computed (the export, a sort by DSO)
+    for sort in ("-total", "total", "label", "-label", "-dso", "cei"):
+        shown = [r for p in (1, 2) for r in officer.get(reverse("collections-overview"),
+                                                         {"sort": sort, "page": p}).context["rows"]]
+        every = officer.get(reverse("collections-overview"), {"sort": sort, "format": "csv"})
+        rows = list(csv.reader(io.StringIO(every.content.decode("utf-8-sig"))))[1:]
+        assert [(r.label, f"{r.total:.2f}", f"{round(r.dso, 1)}") for r in shown] == [
+            (row[0], f"{Decimal(row[1]):.2f}", f"{float(row[-4]):.1f}") for row in rows], sort
 
 
 def test_credit_report_pdf_in_both_languages(officer, org):
