@@ -15,17 +15,21 @@ sys.path.insert(0, str(ROOT))
 
 
 @contextlib.contextmanager
-def scratch_database(name: str) -> Iterator[str]:
+def scratch_database(name: str, *, keep: bool = False, reuse: str | None = None) -> Iterator[str]:
+    """A database named ``<name>_<pid>`` on DATABASE_URL's server, dropped afterwards; with ``keep`` it is
+    left in place (its name printed) so that a later run can pass it as ``reuse`` and skip building its
+    data; a reused database is never dropped (drop it with ``dropdb`` when done)."""
     import psycopg
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.exit("Set DATABASE_URL=postgres://user@host:5432/db (benchmarks run on PostgreSQL).")
     parts = urlparse(url)
-    db = f"{name}_{os.getpid()}"
     admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
+    db = reuse or f"{name}_{os.getpid()}"
+    if reuse is None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db}"')
     scratch = urlunparse(parts._replace(path=f"/{db}"))
     try:
         yield scratch
@@ -33,8 +37,11 @@ def scratch_database(name: str) -> Iterator[str]:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if keep or reuse is not None:
+            print(f"scratch database kept: {db} (reuse it with --reuse {db}; drop it with dropdb)")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def setup_django(database_url: str) -> None:

@@ -81,8 +81,17 @@ class LimitRequestAdmin(TenantAdmin):
     ordering = ["status", "expires_on", "pk"]
     actions = ["approve", "reject", "counter"]
     fields = ["customer", "requested_limit", "requested_terms_days", "reason", "summary"]
-    readonly_fields = ["summary"]
+    readonly_fields = ["summary", "why"]
     autocomplete_fields = ["customer"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """A request's reason as its reader reads it (the nightly run's is a code, ``limits.reasons``)."""
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is None else [("why" if f == "reason" else f) for f in fields]
+
+    @admin.display(description=_("Reason"))
+    def why(self, obj: LimitRequest) -> str:
+        return obj.reason_text
 
     @admin.display(description=_("Currency"))
     def currency_code(self, obj: LimitRequest) -> str:
@@ -228,7 +237,7 @@ class HoldForm(forms.ModelForm):
 @admin.register(Hold)
 class HoldAdmin(TenantAdmin):
     form = HoldForm
-    list_display = ["customer", "kind", "source", "reason", "placed_on", "released_at", "release_reason"]
+    list_display = ["customer", "kind", "source", "reason", "placed_on", "released_at", "why_lifted"]
     list_filter = ["kind", "source", ("released_at", admin.EmptyFieldListFilter)]
     search_fields = ["customer__legal_name", "customer__external_id"]
     list_select_related = ["customer"]
@@ -240,6 +249,10 @@ class HoldAdmin(TenantAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return has_capability(request, Cap.LIMITS_REQUEST)
+
+    @admin.display(description=_("Release reason"))
+    def why_lifted(self, obj: Hold) -> str:
+        return obj.release_reason_text
 
     def save_model(self, request: HttpRequest, obj: Hold, form: Any, change: bool) -> None:
         self.adopt(obj, services.hold_place(
@@ -353,7 +366,13 @@ class RecommendedLimitAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyTenantAdmin):
-    list_display = ["customer", "kind", "due_on", "status", "completed_on", "completed_by", "conclusion"]
+    list_display = ["customer", "kind", "due_on", "why", "status", "completed_on", "completed_by", "conclusion"]
     list_filter = ["status", "kind", "due_on"]
     search_fields = ["customer__legal_name", "customer__external_id"]
     list_select_related = ["customer"]
+    exclude = ["reason", "reason_code", "reason_details"]
+    readonly_fields = ["why"]
+
+    @admin.display(description=_("Reason"))
+    def why(self, obj: Review) -> str:
+        return obj.reason_text

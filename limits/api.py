@@ -68,13 +68,18 @@ class CreditCheckAPI(TenantAPIMixin, APIView):
 
 
 class RequestSerializer(serializers.ModelSerializer):
+    """``reason`` in the request's language; the platform's own (the nightly run's) also as ``reason_code``
+    and ``reason_details`` (``limits.reasons``), for integrators to act on."""
+
     customer = serializers.CharField(source="customer.external_id", read_only=True)
+    reason = serializers.CharField(source="reason_text", read_only=True)
 
     class Meta:
         model = LimitRequest
         fields = ["id", "customer", "currency", "current_limit", "requested_limit", "requested_limit_base",
-                  "requested_terms_days", "recommended_limit_base", "grade", "source", "reason", "status",
-                  "approvers_required", "approver_roles", "expires_on", "created_at", "decided_at"]
+                  "requested_terms_days", "recommended_limit_base", "grade", "source", "reason", "reason_code",
+                  "reason_details", "status", "approvers_required", "approver_roles", "expires_on", "created_at",
+                  "decided_at"]
         read_only_fields = fields
 
 
@@ -139,10 +144,12 @@ class RequestDecide(TenantAPIMixin, APIView):
 
 class HoldSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.external_id", read_only=True)
+    release_reason = serializers.CharField(source="release_reason_text", read_only=True)
 
     class Meta:
         model = Hold
-        fields = ["id", "customer", "kind", "source", "reason", "placed_on", "released_at", "release_reason"]
+        fields = ["id", "customer", "kind", "source", "reason", "placed_on", "released_at", "release_reason",
+                  "release_code", "release_details"]
         read_only_fields = fields
 
 

@@ -1,5 +1,8 @@
 """The order credit check: one service for pages, the API and events. It sits on an order system's path,
-so it reads one customer's own rows only (a handful of indexed queries, see ``bench/credit_check.py``).
+so it reads one customer's own rows only, in one statement PostgreSQL plans once per connection
+(``limits.selectors.check_read``); the rates only when a currency is not the base currency, its group's
+members' position only when the group has a shared limit, and a held order's row with one INSERT
+(``bench/credit_check.py``, docs/benchmarks.md).
 
 Outcome ``release`` or ``hold`` with every reason as a code integrators can act on:
 
@@ -19,13 +22,14 @@ An order paid in advance passes (nothing is at risk). A warning hold releases wi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,14 +37,15 @@ from credit_platform.audit import audit_append
 from credit_platform.bounds import MONEY_MAX
 from credit_platform.errors import AppError, ErrorCode
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, money
 from credit_platform.permissions import actor_has_capability
 from credit_platform.roles import Cap
+from credit_platform.sql import fetch_prepared
 from customers.models import Customer
 
 from . import policy as rules
-from .models import CreditPolicy, GroupLimit, Hold, LimitDecision, OrderCheck, Review
-from .selectors import customer_standing, exposure_by_group
+from .models import CreditPolicy, LimitDecision, OrderCheck
+from .selectors import Standing, check_read, fx_for, group_exposure, position_currencies, standing_from_rows
 
 REASONS = ("customer_blocked", "customer_on_hold", "no_limit", "over_limit", "group_over_limit", "overdue",
            "limit_expired", "review_overdue", "prepayment_required")
@@ -65,31 +70,6 @@ class CheckResult:
         return {"outcome": self.outcome, "reasons": self.reasons, "warnings": self.warnings,
                 "exposure": str(self.exposure_base), "limit": None if self.limit_base is None else str(self.limit_base),
                 "amount": str(self.amount_base), "check_id": self.check_id, "checked": self.checked}
-
-
-def _state(organization: Organization, customer_id: int, as_of: dt.date) -> dict[str, Any]:
-    """Holds, the latest decision, an overdue review and the grade: one round trip of four scalar
-    subqueries, each served by an index of its table."""
-    from django.db.models import Exists, OuterRef, Subquery
-
-    from scoring.models import CurrentScore
-
-    holds = Hold.objects.filter(customer_id=OuterRef("pk"), released_at__isnull=True)
-    decision = LimitDecision.objects.filter(customer_id=OuterRef("pk")).order_by("-valid_from", "-pk")
-    row = Customer.objects.filter(pk=customer_id, organization=organization).annotate(
-        block=Exists(holds.filter(kind=Hold.Kind.BLOCK)),
-        hold=Exists(holds.filter(kind=Hold.Kind.HOLD)),
-        warn=Exists(holds.filter(kind=Hold.Kind.WARN)),
-        decision_kind=Subquery(decision.values("kind")[:1]),
-        valid_until=Subquery(decision.values("valid_until")[:1]),
-        review_due=Subquery(Review.objects.filter(customer_id=OuterRef("pk"), status=Review.Status.OPEN,
-                                                  due_on__lt=as_of).values("due_on")[:1]),
-        grade=Subquery(CurrentScore.objects.filter(customer_id=OuterRef("pk")).values("grade")[:1]),
-    ).values("id", "status", "currency", "credit_limit", "group_id", "block", "hold", "warn", "decision_kind",
-             "valid_until", "review_due", "grade").first()
-    if row is None:
-        raise AppError(ErrorCode.NOT_FOUND, "customer: no such customer in your organization.", status=404)
-    return row
 
 
 # The policy in force, per organization, for this many seconds: the check reads it on every order, and a
@@ -127,11 +107,12 @@ def credit_check(organization: Organization, *, customer: Customer | int, amount
     day = as_of or organization.local_date()
     policy = policy or _policy(organization)
     customer_id = customer if isinstance(customer, int) else customer.pk
-    state = _state(organization, customer_id, day)
-    standing = customer_standing(organization, customer_id, day,
-                                 exclude_order_id=getattr(order, "pk", None))
-    currencies = {currency, state["currency"]} - {organization.base_currency}
-    fx = FxTable.load(organization, day, currencies) if currencies else FxTable(organization.base_currency, day, {})
+    read = check_read(organization, customer_id, day, exclude_order_id=getattr(order, "pk", None))
+    if read is None:
+        raise AppError(ErrorCode.NOT_FOUND, "customer: no such customer in your organization.", status=404)
+    state = read.state
+    fx = fx_for(organization, day, {currency, state["currency"], *position_currencies(read.rows)})
+    standing = standing_from_rows(read.rows, fx)
     amount_base = fx.convert(amount, currency)
     limit_base = None if state["credit_limit"] is None else fx.convert(state["credit_limit"], state["currency"])
     result = CheckResult(outcome=OrderCheck.Outcome.RELEASE, exposure_base=standing.exposure, limit_base=limit_base,
@@ -141,24 +122,40 @@ def credit_check(organization: Organization, *, customer: Customer | int, amount
     elif prepaid:
         result.warnings.append({"code": "prepaid", "message": _("Paid in advance: nothing at risk.")})
     else:
-        _reasons(result, policy, state, standing, organization, day)
+        _reasons(result, policy, state, standing, read.members, organization, day)
     if result.reasons:
         result.outcome = OrderCheck.Outcome.HOLD
     if record and (result.outcome == OrderCheck.Outcome.HOLD or record_releases):
-        check = OrderCheck.objects.create(
-            organization=organization, customer_id=customer_id, order=order if order is not None else None,
-            order_number=order_number or (str(order) if order is not None else ""), checkpoint=checkpoint,
-            amount=money(amount), currency=currency, amount_base=amount_base, exposure_base=standing.exposure,
-            limit_base=limit_base, prepaid=prepaid, outcome=result.outcome,
-            reasons=result.reasons + result.warnings, as_of=day,
-            queue=OrderCheck.Queue.HELD if result.outcome == OrderCheck.Outcome.HOLD else OrderCheck.Queue.NONE,
-        )
-        result.check_id = check.pk
+        result.check_id = _record(organization, customer_id, order, order_number, checkpoint, amount, currency,
+                                  prepaid, day, result)
     return result
 
 
-def _reasons(result: CheckResult, policy: CreditPolicy, state: dict[str, Any], standing: Any,
-             organization: Organization, day: dt.date) -> None:
+_INSERT_COLUMNS = ("organization_id", "customer_id", "order_id", "order_number", "checkpoint", "amount", "currency",
+                   "amount_base", "exposure_base", "limit_base", "prepaid", "outcome", "reasons", "queue", "as_of",
+                   "resolution_reason")
+
+
+def _record(organization: Organization, customer_id: int, order: Any, order_number: str, checkpoint: str,
+            amount: Decimal, currency: str, prepaid: bool, day: dt.date, result: CheckResult) -> int:
+    """The check's row (the held-order queue reads the held ones): one INSERT ... RETURNING id planned once
+    per connection, the same row ``OrderCheck.objects.create`` wrote (``created_at`` is the column's
+    default)."""
+    table = connection.ops.quote_name(OrderCheck._meta.db_table)
+    held = result.outcome == OrderCheck.Outcome.HOLD
+    values = (organization.pk, customer_id, getattr(order, "pk", None),
+              order_number or (str(order) if order is not None else ""), checkpoint, money(amount), currency,
+              result.amount_base, result.exposure_base, result.limit_base, prepaid, str(result.outcome),
+              json.dumps(result.reasons + result.warnings),
+              OrderCheck.Queue.HELD.value if held else OrderCheck.Queue.NONE.value, day, "")
+    rows = fetch_prepared(
+        f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join(['%s'] * len(values))}) "  # noqa: S608
+        "RETURNING id", values)
+    return int(rows[0][0])
+
+
+def _reasons(result: CheckResult, policy: CreditPolicy, state: dict[str, Any], standing: Standing,
+             members: list[int], organization: Organization, day: dt.date) -> None:
     def add(code: str, message: str, **details: Any) -> None:
         result.reasons.append({"code": code, "message": message, **{k: str(v) for k, v in details.items()}})
 
@@ -184,10 +181,9 @@ def _reasons(result: CheckResult, policy: CreditPolicy, state: dict[str, Any], s
                                 "tolerance (%(allowed)s).") % {"total": total, "limit": limit, "allowed": allowed},
                 exposure=total, limit=limit, allowed=allowed)
     if state["group_id"] is not None:
-        group_limit = GroupLimit.objects.filter(group_id=state["group_id"]).values_list("limit", flat=True).first()
+        group_limit = state["group_limit"]
         if group_limit is not None:
-            group_total = exposure_by_group(organization, [state["group_id"]], as_of=day).get(
-                state["group_id"], ZERO) + result.amount_base
+            group_total = group_exposure(organization, members, day) + result.amount_base
             allowed = money(group_limit * (1 + policy.over_limit_tolerance))
             if group_total > allowed:
                 add("group_over_limit", _("The group's exposure %(total)s with this order exceeds its shared "

@@ -22,6 +22,8 @@ from credit_platform.money import CURRENCY_CHOICES, validate_currency
 from credit_platform.tenancy import TenantOwned
 from customers.models import money_field
 
+from .reasons import reason_text
+
 SHARE = [MinValueValidator(0), MaxValueValidator(1)]
 
 
@@ -153,6 +155,9 @@ class LimitRequest(TenantOwned):
     source = models.CharField(max_length=10, choices=Source.choices)
     requested_by = user_fk("limit_requests")
     reason = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
+    # the platform's own reason (the nightly run's) as a code and its values, worded when read (limits.reasons)
+    reason_code = models.CharField(_("reason code"), max_length=32, blank=True, default="")
+    reason_details = models.JSONField(_("reason details"), default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     approvers_required = models.PositiveSmallIntegerField(default=1)
     approver_roles = models.JSONField(default=list)
@@ -172,6 +177,11 @@ class LimitRequest(TenantOwned):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer_id}: {self.requested_limit} {self.currency} ({self.status})"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language (``limits.reasons``)."""
+        return reason_text(self.reason_code, self.reason_details, self.reason)
 
 
 class LimitApproval(TenantOwned):
@@ -254,6 +264,9 @@ class Hold(TenantOwned):
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = user_fk()
     release_reason = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
+    # the policy's reason for lifting the hold as a code and its values, worded when read (limits.reasons)
+    release_code = models.CharField(_("release reason code"), max_length=32, blank=True, default="")
+    release_details = models.JSONField(_("release reason details"), default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["customer"], condition=Q(released_at__isnull=True),
@@ -266,6 +279,11 @@ class Hold(TenantOwned):
     @property
     def active(self) -> bool:
         return self.released_at is None
+
+    @property
+    def release_reason_text(self) -> str:
+        """Why the hold was lifted, in the reader's language (``limits.reasons``)."""
+        return reason_text(self.release_code, self.release_details, self.release_reason)
 
 
 class OrderCheck(TenantOwned):
@@ -335,6 +353,9 @@ class Review(TenantOwned):
     due_on = models.DateField()
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
     reason = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
+    # the platform's own reason (the nightly run's) as a code and its values, worded when read (limits.reasons)
+    reason_code = models.CharField(_("reason code"), max_length=32, blank=True, default="")
+    reason_details = models.JSONField(_("reason details"), default=dict, blank=True)
     conclusion = bounded_text(NOTE_MAX_CHARS, blank=True, default="")
     completed_by = user_fk()
     completed_on = models.DateField(null=True, blank=True)
@@ -351,3 +372,8 @@ class Review(TenantOwned):
 
     def __str__(self) -> str:
         return f"review of {self.customer_id} due {self.due_on}"
+
+    @property
+    def reason_text(self) -> str:
+        """Why the review is due, in the reader's language (``limits.reasons``)."""
+        return reason_text(self.reason_code, self.reason_details, self.reason)

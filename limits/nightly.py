@@ -20,6 +20,7 @@ from credit_platform.money import ZERO, FxTable, money
 from customers.models import Customer
 
 from . import policy as rules
+from . import reasons
 from .models import CreditPolicy, Hold, LimitDecision, LimitRequest, RecommendedLimit, Review
 from .selectors import customer_standing
 
@@ -164,7 +165,9 @@ def nightly_chunk(organization: Organization, lo: int, hi: int, as_of: dt.date,
                 limit = money(rec.amount / d["rate"]) if d["rate"] else ZERO
                 limit_request_create(organization=organization, customer=customers[cid], requested_limit=limit,
                                      actor=None, source=LimitRequest.Source.NIGHTLY, as_of=as_of,
-                                     reason=f"nightly recommendation {rec.amount} (grade {d['grade']})")
+                                     reason_code=reasons.NIGHTLY_RECOMMENDATION,
+                                     reason_details={"amount": str(rec.amount), "currency": organization.base_currency,
+                                                     "grade": d["grade"]})
                 result.proposed += 1
 
 
@@ -207,10 +210,10 @@ def reviews_schedule(organization: Organization, as_of: dt.date) -> int:
             pk__in=open_ids).values_list("pk", flat=True):
         if cid in downgraded:
             new.append(Review(organization=organization, customer_id=cid, kind=Review.Kind.DOWNGRADE, due_on=as_of,
-                              reason="grade downgraded"))
+                              reason_code=reasons.GRADE_DOWNGRADED))
         elif cid not in last_done:
             new.append(Review(organization=organization, customer_id=cid, kind=Review.Kind.NEW_CUSTOMER,
-                              due_on=as_of, reason="first review"))
+                              due_on=as_of, reason_code=reasons.FIRST_REVIEW))
         else:
             months = rules.grade_rule(policy, grades.get(cid)).review_months
             new.append(Review(organization=organization, customer_id=cid, kind=Review.Kind.SCHEDULED,
@@ -234,7 +237,8 @@ def dunning_holds_lift(organization: Organization, as_of: dt.date) -> int:
         weighted = customer_standing(organization, hold.customer_id, as_of).weighted_overdue * rules.grade_rule(
             policy, grade).overdue_weight
         if weighted <= policy.overdue_tolerance:
-            hold_release(organization, hold, reason=f"overdue cleared (weighted {money(weighted)})", actor=None)
+            hold_release(organization, hold, reason="", actor=None, reason_code=reasons.OVERDUE_CLEARED,
+                         reason_details={"weighted": str(money(weighted))})
             lifted += 1
     return lifted
 

@@ -14,8 +14,10 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from credit_platform.models import Organization
-from credit_platform.money import ZERO, FxTable, money
+from credit_platform.money import ZERO, FxTable, money_read
+from credit_platform.sql import fetch_prepared
 from customers.models import Customer
+from receivables.balances import Sql, invoice_balances
 from receivables.selectors import customer_balances, open_orders_by_customer
 
 from .models import Hold, LimitRequest, OrderCheck, RecommendedLimit, Review
@@ -81,47 +83,175 @@ class Standing:
         return self.receivables + self.orders
 
 
-def customer_standing(organization: Organization, customer_id: int, as_of: dt.date,
-                      exclude_order_id: int | None = None) -> Standing:
-    """Exposure and overdue of one customer in one statement: its open items by currency and age bucket
-    (``receivables.balances`` through ``invoice_balances``, its own invoices and their allocations only)
-    and, in the same round trip, its open orders by currency; the rates are read only when a currency is
-    not the base currency. The hot path of the order check."""
-    from receivables.balances import invoice_balances
+# The bucket of the open-order rows of ``position_sql`` (the others are aging bucket keys).
+ORDER_ROWS = "order"
+
+
+def position_sql(organization_id: int, customer_ids: list[int], as_of: dt.date,
+                 exclude_order_id: int | None = None) -> Sql:
+    """Rows ``(customer_id, currency, bucket, amount, count, oldest due date)`` of the customers' open
+    position: their open items by currency and age bucket (``receivables.balances.invoice_balances``, the
+    one open-balance rule, reading only their invoices and those invoices' allocations), as
+    ``receivables.selectors.open_items_grouped`` groups them, and their open orders by currency (bucket
+    ``ORDER_ROWS``; ``exclude_order_id``: the order being checked, not counted twice). One statement."""
     from receivables.models import Order
     from receivables.selectors import _bucket_case
 
     case, case_params = _bucket_case(as_of)
-    items = invoice_balances(organization.pk, as_of, customer_ids=[customer_id])
+    items = invoice_balances(organization_id, as_of, customer_ids=customer_ids)
     orders = connection.ops.quote_name(Order._meta.db_table)
+    ids = ", ".join(["%s"] * len(customer_ids)) or "NULL"
     skip = "AND r.id <> %s" if exclude_order_id is not None else ""
-    sql = f"""
-        SELECT o.currency, {case} AS bucket, sum(o.open_amount) FROM ({items.text}) o GROUP BY o.currency, bucket
+    text = f"""
+        SELECT o.customer_id, o.currency, {case} AS bucket, sum(o.open_amount) AS amount, count(*) AS n,
+               min(o.due_date) AS oldest
+        FROM ({items.text}) o GROUP BY o.customer_id, o.currency, bucket
         UNION ALL
-        SELECT r.currency, 'order', sum(r.amount) FROM {orders} r
-        WHERE r.organization_id = %s AND r.customer_id = %s AND r.status = 'open' AND r.order_date <= %s {skip}
-        GROUP BY r.currency"""  # noqa: S608 - identifiers from model meta, values as parameters
-    params = [*case_params, *items.params, organization.pk, customer_id, as_of]
+        SELECT r.customer_id, r.currency, '{ORDER_ROWS}', sum(r.amount), count(*), NULL FROM {orders} r
+        WHERE r.organization_id = %s AND r.customer_id IN ({ids}) AND r.status = 'open' AND r.order_date <= %s
+              {skip}
+        GROUP BY r.customer_id, r.currency"""  # noqa: S608 - identifiers from model meta, values as parameters
+    params = [*case_params, *items.params, organization_id, *customer_ids, as_of]
     if exclude_order_id is not None:
         params.append(exclude_order_id)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    currencies = {r[0] for r in rows}
-    fx = FxTable.load(organization, as_of, currencies) if currencies - {organization.base_currency} else \
-        FxTable(organization.base_currency, as_of, {})
+    return Sql(text, tuple(params))
+
+
+def position_currencies(rows: Iterable[tuple[Any, ...]]) -> set[str]:
+    return {r[1] for r in rows}
+
+
+def standing_from_rows(rows: Iterable[tuple[Any, ...]], fx: FxTable) -> Standing:
+    """One customer's ``position_sql`` rows -> its Standing in base currency, by the rule of
+    ``exposure_from``: each currency's open items converted once and split over their buckets
+    (``receivables.selectors.convert_split``, as ``customer_balances`` does), each currency's open orders
+    converted once (as ``open_orders_by_customer``), so the exposure equals, to the cent, what every page
+    shows for the customer."""
+    from receivables.selectors import convert_split
+
     standing = Standing()
-    for currency, bucket, amount in rows:
-        value = fx.convert(amount if type(amount) is Decimal else money(str(amount)), currency)
-        if bucket == "order":
-            standing.orders += value
-            continue
-        standing.receivables += value
-        standing.by_bucket[bucket] = standing.by_bucket.get(bucket, ZERO) + value
-        if bucket != "current":
-            standing.overdue += value
-            standing.weighted_overdue += value * AGE_WEIGHTS[bucket]
+    parts: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for _customer_id, currency, bucket, amount, *_rest in rows:
+        if bucket == ORDER_ROWS:
+            standing.orders += fx.convert(money_read(amount), currency)
+        else:
+            parts[currency][bucket] = money_read(amount)
+    for currency, by_bucket in parts.items():
+        for bucket, value in (by_bucket if currency == fx.base_currency
+                              else convert_split(by_bucket, currency, fx)).items():
+            standing.receivables += value
+            standing.by_bucket[bucket] = standing.by_bucket.get(bucket, ZERO) + value
+            if bucket != "current":
+                standing.overdue += value
+                standing.weighted_overdue += value * AGE_WEIGHTS[bucket]
     return standing
+
+
+def fx_for(organization: Organization, as_of: dt.date, currencies: Iterable[str]) -> FxTable:
+    """The rates of ``currencies``, read only when one of them is not the base currency."""
+    foreign = set(currencies) - {organization.base_currency}
+    return FxTable.load(organization, as_of, foreign) if foreign else FxTable(organization.base_currency, as_of, {})
+
+
+def customer_standing(organization: Organization, customer_id: int, as_of: dt.date,
+                      exclude_order_id: int | None = None) -> Standing:
+    """Exposure and overdue of one customer in one statement (``position_sql``, planned once per
+    connection); the rates are read only when a currency is not the base currency."""
+    rows = fetch_prepared(*_statement(position_sql(organization.pk, [customer_id], as_of, exclude_order_id)))
+    return standing_from_rows(rows, fx_for(organization, as_of, position_currencies(rows)))
+
+
+def _statement(sql: Sql) -> tuple[str, tuple[Any, ...]]:
+    return sql.text, sql.params
+
+
+@dataclass
+class CheckRead:
+    """What the order check reads of a customer: its state (status, currency and limit, group, active
+    holds by kind, the latest limit decision, an overdue open review, the grade, the group's shared limit),
+    its ``position_sql`` rows and, when its group has a shared limit, the group's members."""
+
+    state: dict[str, Any]
+    rows: list[tuple[Any, ...]]
+    members: list[int]
+
+
+_STATE_COLUMNS = ("status", "currency", "credit_limit", "group_id", "block", "hold", "warn", "decision_kind",
+                  "valid_until", "review_due", "grade", "group_limit")
+
+
+def check_read(organization: Organization, customer_id: int, as_of: dt.date,
+               exclude_order_id: int | None = None) -> CheckRead | None:
+    """Everything the order check needs of one customer in ONE statement, planned once per connection
+    (``fetch_prepared``): the state as scalar subqueries of the customer's row, each served by an index
+    (active holds: ``hold_active_idx``; the latest decision: the decision's customer index; the open review:
+    ``review_one_open``; the score and the group limit: their one-to-one keys), joined to the rows of its
+    open position (``position_sql``) and of its group's members. None when the customer is not the
+    organization's."""
+    from customers.models import Customer
+    from scoring.models import CurrentScore
+
+    from .models import GroupLimit, LimitDecision
+
+    t = {m.__name__: connection.ops.quote_name(m._meta.db_table)
+         for m in (Customer, Hold, LimitDecision, Review, CurrentScore, GroupLimit)}
+    position = position_sql(organization.pk, [customer_id], as_of, exclude_order_id)
+    held = f"SELECT 1 FROM {t['Hold']} h WHERE h.customer_id = c.id AND h.released_at IS NULL AND h.kind = %s"  # noqa: S608
+    decision = f"FROM {t['LimitDecision']} d WHERE d.customer_id = c.id ORDER BY d.valid_from DESC, d.id DESC LIMIT 1"
+    # The state is a one-row subquery (LIMIT 1: planned apart, so that its subqueries run once, each through
+    # its index, not once per row of the position joined to it).
+    sql = f"""
+        WITH p AS ({position.text})
+        SELECT st.*, x.customer_id, x.currency, x.bucket, x.amount, x.n, x.oldest, x.member
+        FROM (
+            SELECT c.status, c.currency, c.credit_limit, c.group_id,
+                   EXISTS ({held}) AS block, EXISTS ({held}) AS hold, EXISTS ({held}) AS warn,
+                   (SELECT d.kind {decision}) AS decision_kind, (SELECT d.valid_until {decision}) AS valid_until,
+                   (SELECT r.due_on FROM {t['Review']} r
+                    WHERE r.customer_id = c.id AND r.status = %s AND r.due_on < %s ORDER BY r.due_on, r.id LIMIT 1
+                   ) AS review_due,
+                   (SELECT s.grade FROM {t['CurrentScore']} s WHERE s.customer_id = c.id) AS grade,
+                   (SELECT g."limit" FROM {t['GroupLimit']} g WHERE g.group_id = c.group_id) AS group_limit
+            FROM {t['Customer']} c WHERE c.id = %s AND c.organization_id = %s LIMIT 1
+        ) st LEFT JOIN (
+            SELECT p.customer_id, p.currency, p.bucket, p.amount, p.n, p.oldest, NULL AS member FROM p
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, NULL, NULL, m.id FROM {t['Customer']} m
+            WHERE m.organization_id = %s AND m.group_id = (SELECT k.group_id FROM {t['Customer']} k WHERE k.id = %s)
+              AND EXISTS (SELECT 1 FROM {t['GroupLimit']} gl WHERE gl.group_id = m.group_id)
+        ) x ON 1 = 1"""  # noqa: S608 - identifiers from model meta, values as parameters
+    params = [*position.params, Hold.Kind.BLOCK, Hold.Kind.HOLD, Hold.Kind.WARN, Review.Status.OPEN, as_of,
+              customer_id, organization.pk, organization.pk, customer_id]
+    rows = fetch_prepared(sql, params)
+    if not rows:
+        return None
+    first = rows[0]
+    state = dict(zip(_STATE_COLUMNS, first[:12], strict=True))
+    for key in ("valid_until", "review_due"):  # SQLite answers an expression's date as text
+        value = state[key]
+        state[key] = value if value is None or isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    for key in ("credit_limit", "group_limit"):
+        state[key] = None if state[key] is None else money_read(state[key])
+    state["id"] = customer_id
+    position_rows = [r[12:18] for r in rows if r[14] is not None]
+    members = sorted(int(r[18]) for r in rows if r[18] is not None)
+    return CheckRead(state, position_rows, members)
+
+
+def group_exposure(organization: Organization, member_ids: list[int], as_of: dt.date) -> Decimal:
+    """The exposure of a group (the sum of its members' ``exposure_from``, as ``exposure_by_group``) in
+    one statement planned once per connection (``position_sql`` of the members)."""
+    from receivables.selectors import balances_from_rows
+
+    if not member_ids:
+        return ZERO
+    rows = fetch_prepared(*_statement(position_sql(organization.pk, member_ids, as_of)))
+    fx = fx_for(organization, as_of, position_currencies(rows))
+    items = [r for r in rows if r[2] != ORDER_ROWS]
+    orders: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for customer_id, currency, _bucket, amount, *_rest in (r for r in rows if r[2] == ORDER_ROWS):
+        orders[customer_id] += fx.convert(money_read(amount), currency)
+    return sum(exposure_from(balances_from_rows(items, fx), orders).values(), ZERO)
 
 
 def pending_requests(organization: Organization) -> QuerySet[LimitRequest]:

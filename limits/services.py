@@ -23,6 +23,7 @@ from credit_platform.roles import Cap
 from customers.models import Customer, CustomerGroup
 
 from . import policy as rules
+from . import reasons
 from .models import (
     CreditPolicy,
     GroupLimit,
@@ -167,11 +168,14 @@ def _grade(organization: Organization, customer_id: int) -> int | None:
 @transaction.atomic
 def limit_request_create(*, organization: Organization, customer: Customer, requested_limit: Decimal,
                          actor: Any, source: str, reason: str = "", requested_terms_days: int | None = None,
-                         as_of: dt.date | None = None) -> LimitRequest:
+                         as_of: dt.date | None = None, reason_code: str = "",
+                         reason_details: dict[str, Any] | None = None) -> LimitRequest:
     """A request to set a customer's limit (and optionally its terms), routed by the authority matrix.
 
     Officers need ``limits.request``; an API call or import carrying a limit needs the right to write
-    customers (``customers.edit`` / ``data.import``): its limit becomes a request, never a limit."""
+    customers (``customers.edit`` / ``data.import``): its limit becomes a request, never a limit. The
+    platform's own requests (the nightly run) give their reason as ``reason_code`` and ``reason_details``
+    (``limits.reasons``), put into words in the reader's language."""
     needed = {LimitRequest.Source.API: Cap.CUSTOMERS_EDIT, LimitRequest.Source.IMPORT: Cap.IMPORT}.get(
         source, Cap.LIMITS_REQUEST)  # type: ignore[call-overload]
     _require(actor, organization.pk, needed)
@@ -207,7 +211,8 @@ def limit_request_create(*, organization: Organization, customer: Customer, requ
         organization=organization, customer=customer, currency=customer.currency,
         current_limit=customer.credit_limit, requested_limit=money(requested), requested_limit_base=base,
         requested_terms_days=requested_terms_days, recommended_limit_base=recommended, grade=grade,
-        source=source, requested_by=_user(actor), reason=reason[:2000], approvers_required=way.approvers,
+        source=source, requested_by=_user(actor), reason=reason[:2000], reason_code=reasons.check_code(reason_code),
+        reason_details=reason_details or {}, approvers_required=way.approvers,
         approver_roles=way.roles, policy_version=policy.version,
         expires_on=day + dt.timedelta(days=policy.request_expiry_days),
     )
@@ -219,8 +224,10 @@ def limit_request_create(*, organization: Organization, customer: Customer, requ
                         "currency": request.currency, "requested_limit_base": base,
                         "requested_terms_days": requested_terms_days, "grade": grade, "source": source,
                         "approvers_required": way.approvers, "roles": way.roles, "band": way.band,
-                        "policy_version": policy.version, "expires_on": request.expires_on},
-                 reason=reason)
+                        "policy_version": policy.version, "expires_on": request.expires_on,
+                        **({"reason_code": reason_code, "reason_details": request.reason_details} if reason_code
+                           else {})},
+                 reason=reasons.ledger_text(reason_code, request.reason_details, reason))
     return request
 
 
@@ -419,7 +426,8 @@ def decision_apply(*, organization: Organization, customer: Customer, limit: Dec
                         else stored.payment_terms_days, "kind": kind, "decision": decision.pk,
                         "request": request.pk if request else None, "valid_until": valid_until,
                         "decided_by": decision.decided_by},
-                 reason=reason or (request.reason if request else ""))
+                 reason=reason or (reasons.ledger_text(request.reason_code, request.reason_details, request.reason)
+                                   if request else ""))
     return decision
 
 
@@ -475,11 +483,13 @@ def hold_place(organization: Organization, customer: Customer, *, kind: str, rea
 
 
 @transaction.atomic
-def hold_release(organization: Organization, hold: Hold, *, reason: str, actor: Any) -> Hold:
+def hold_release(organization: Organization, hold: Hold, *, reason: str, actor: Any, reason_code: str = "",
+                 reason_details: dict[str, Any] | None = None) -> Hold:
     """Lift a hold: a decision of an authorised user (``limits.approve``) or of the policy (``actor`` None,
-    e.g. the overdue that caused a dunning hold is cleared). The customer's status follows its remaining
-    holds."""
+    e.g. the overdue that caused a dunning hold is cleared; its reason as ``reason_code`` and
+    ``reason_details``, ``limits.reasons``). The customer's status follows its remaining holds."""
     _require(actor, organization.pk, Cap.LIMITS_APPROVE)
+    reason = reason or reasons.ledger_text(reasons.check_code(reason_code), reason_details)
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the hold is lifted.")})
     locked = Hold.objects.for_organization(organization).select_for_update().select_related("customer").filter(
@@ -488,8 +498,10 @@ def hold_release(organization: Organization, hold: Hold, *, reason: str, actor: 
         raise AppError(ErrorCode.NOT_FOUND, "No such hold.", status=404)
     if locked.released_at is not None:
         raise AppError(ErrorCode.CONFLICT, _("This hold was already lifted."), status=409)
-    locked.released_at, locked.released_by, locked.release_reason = timezone.now(), _user(actor), reason[:2000]
-    locked.save(update_fields=["released_at", "released_by", "release_reason"])
+    locked.released_at, locked.released_by = timezone.now(), _user(actor)
+    locked.release_reason = "" if reason_code else reason[:2000]
+    locked.release_code, locked.release_details = reason_code, reason_details or {}
+    locked.save(update_fields=["released_at", "released_by", "release_reason", "release_code", "release_details"])
     events = [AuditEvent("hold.released", locked, {"kind": locked.kind, "source": locked.source},
                          {"released": True}, reason)]
     events += _sync_status(organization, locked.customer, actor, reason)
@@ -527,7 +539,8 @@ def review_require(organization: Organization, customer: Customer, *, reason: st
     else:
         before = {"due_on": review.due_on, "kind": review.kind}
         review.due_on, review.kind, review.reason = min(review.due_on, day), kind, reason[:2000]
-        review.save(update_fields=["due_on", "kind", "reason"])
+        review.reason_code, review.reason_details = "", {}  # the platform's reason gives way to this one
+        review.save(update_fields=["due_on", "kind", "reason", "reason_code", "reason_details"])
     audit_append(organization=organization, actor=actor, action="review.required", obj=review, before=before,
                  after={"customer": customer.pk, "due_on": review.due_on, "kind": kind, "source": source},
                  reason=reason)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from credit_platform.roles import Role
 from credit_platform.services import membership_grant
@@ -49,6 +50,15 @@ def _suite_clock() -> Iterator[None]:
     """Session-scoped so that module fixtures (the demo portfolio) run at the same instant too."""
     with time_machine.travel(SUITE_NOW, tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """A request in Chinese leaves Chinese active in the test's thread (the locale middleware activates a
+    language and nothing deactivates it), and a later test of the same process would read its messages in
+    Chinese: every test ends in the site's language."""
+    yield
+    translation.deactivate()
 
 
 def redis_url() -> str:

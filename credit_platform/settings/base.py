@@ -97,6 +97,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     # SQLite: wait for a concurrent writer (the dev server and an eager task) instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Hot paths that run the same statement on every call (the order credit check) have PostgreSQL plan it once
+# per connection (credit_platform.sql.fetch_prepared). Set false behind a transaction-mode pooler that does
+# not keep named prepared statements (PgBouncer before 1.21, or its max_prepared_statements at 0):
+# https://www.pgbouncer.org/config.html#max_prepared_statements
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
