@@ -188,22 +188,29 @@ def _sales_rows(organization: Organization, bounds: list[dt.date], key_sql: str,
 FIRST_WINDOWS = 3
 
 
+def _open_by_key(now_rows: list[tuple], fx: FxTable) -> tuple[dict[Any, Decimal], dict[str, Decimal]]:
+    """Each key's open balance in base currency (each of its currencies converted once, as
+    ``Aging.total``) and the portfolio's open balance per currency, from ``_open_rows``."""
+    open_by: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
+    for k, currency, _bucket, amount, _count in now_rows:
+        open_by[(k, currency)] += money_read(amount)
+    balance: dict[Any, Decimal] = defaultdict(lambda: ZERO)
+    portfolio: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (k, currency), amount in open_by.items():
+        balance[k] += fx.convert(amount, currency)
+        portfolio[currency] += amount
+    return dict(balance), dict(portfolio)
+
+
 def _uncovered(organization: Organization, as_of: dt.date, now_rows: list[tuple],
                sales_rows: list[tuple]) -> tuple[set[Any], bool]:
     """The keys whose open balance at ``as_of`` the first sales windows do not cover by the countback,
     and whether the portfolio's is not covered either (both in base currency, as ``_figures``)."""
     fx = FxTable.load(organization, as_of, {r[1] for r in now_rows} | {r[1] for r in sales_rows})
-    open_by: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
-    for k, currency, _bucket, amount, _count in now_rows:
-        open_by[(k, currency)] += money_read(amount)
+    balance, portfolio_open = _open_by_key(now_rows, fx)
     sold_by: dict[tuple[Any, int, str], Decimal] = defaultdict(lambda: ZERO)
     for k, currency, window, amount in sales_rows:
         sold_by[(k, int(window), currency)] += money_read(amount)
-    balance: dict[Any, Decimal] = defaultdict(lambda: ZERO)
-    portfolio_open: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for (k, currency), amount in open_by.items():
-        balance[k] += fx.convert(amount, currency)
-        portfolio_open[currency] += amount
     sold: dict[Any, list[Decimal]] = defaultdict(lambda: [ZERO] * FIRST_WINDOWS)
     portfolio_sold: list[dict[str, Decimal]] = [defaultdict(lambda: ZERO) for _ in range(FIRST_WINDOWS)]
     for (k, window, currency), amount in sold_by.items():
@@ -282,15 +289,10 @@ class ByDimension:
         now, start, sales = rows
         whole = _figures(organization, as_of, "portfolio", (_summed(now, 3), _summed(start, 3), _summed(sales, 3)))
         fx = FxTable.load(organization, as_of, {r[1] for r in now})
-        per_currency: dict[tuple[Any, str], Decimal] = defaultdict(lambda: ZERO)
-        for k, currency, _bucket, amount, _count in now:
-            per_currency[(k, currency)] += money_read(amount)
-        totals: dict[Any, Decimal] = defaultdict(lambda: ZERO)
-        for (k, currency), amount in per_currency.items():  # as Aging.total: each currency converted once
-            totals[k] += fx.convert(amount, currency)
+        totals, _portfolio = _open_by_key(now, fx)
         keys = set(totals) | {r[0] for r in start} | {r[0] for r in sales}
         ordered = sorted(keys, key=lambda k: (totals.get(k, ZERO), str(k)), reverse=True)
-        return cls(organization, as_of, dimension, rows, ordered, dict(totals),
+        return cls(organization, as_of, dimension, rows, ordered, totals,
                    _labels(organization, dimension, keys),
                    whole[0] if whole else _empty_portfolio(organization, as_of))
 
